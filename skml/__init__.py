@@ -1,0 +1,29 @@
+"""skml: multi-label neural network classifiers for scikit-learn.
+
+Importing ``skml`` is cheap: TensorFlow, Keras and scikit-learn are loaded on first use
+of a public name, not at package import.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "KerasMultiLabelClassifier": "skml.classifier",
+}
+_SUBMODULES = {"datasets", "metrics", "model_selection", "losses", "thresholds", "resampling",
+               "networks", "plotting", "classifier"}
+
+__all__ = [*_LAZY, *sorted(_SUBMODULES), "__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"skml.{name}")
+    raise AttributeError(f"module 'skml' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

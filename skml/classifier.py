@@ -1,0 +1,577 @@
+"""KerasMultiLabelClassifier: the scikit-learn contract around a Keras network.
+
+The class is a plain ``ClassifierMixin, BaseEstimator`` that *wraps* scikeras for user-supplied
+models (see :mod:`skml._scikeras` for why it wraps rather than subclasses). Importing this module
+does not import TensorFlow: Keras is loaded by ``fit`` and ``predict``.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from skml._targets import encode_targets
+
+__all__ = ["KerasMultiLabelClassifier"]
+
+_LOSSES = ("binary_crossentropy", "bce", "focal", "asymmetric", "asl")
+
+
+class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label classifier: a Keras network with one sigmoid unit per label.
+
+    A 2-D 0/1 target ``y`` of shape ``(n_samples, n_labels)`` trains one sigmoid output per
+    label with binary cross-entropy, so each label gets its own independent probability. A 1-D
+    binary ``y`` trains one sigmoid, a 1-D multiclass ``y`` a softmax with categorical
+    cross-entropy. A 2-D ``y`` is never re-typed: it stays multi-label even when every row
+    carries exactly one label.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256,)
+        Units per hidden layer of the built-in MLP; ``()`` gives a logistic regression per label.
+    activation : str, default="relu"
+        Activation of the hidden layers (any Keras activation name).
+    dropout : float, default=0.2
+        Dropout rate after each hidden layer.
+    batch_normalization : bool, default=False
+        Batch normalisation before each hidden activation.
+    l2 : float, default=1e-4
+        L2 penalty on every kernel.
+    model : keras.Model, callable or None, default=None
+        A user network replacing the built-in MLP: a Keras model (cloned before training, so the
+        given instance is never modified) or a build function following scikeras' conventions
+        (it may take ``meta``, ``compile_kwargs`` and the entries of ``model_kwargs`` by name).
+        It must end in ``n_outputs_`` probabilities (sigmoid for multi-label). skml compiles it
+        with its own ``loss`` and ``optimizer``.
+    model_kwargs : dict or None, default=None
+        Extra arguments of a ``model`` build function.
+    loss : {"binary_crossentropy", "focal", "asymmetric"} or keras loss, default="binary_crossentropy"
+        Loss of a multi-label or binary target. The skml losses (:mod:`skml.losses`) can be given
+        as instances, whose parameters ``GridSearchCV`` reaches as ``loss__gamma`` and so on.
+    class_weight : None, "balanced", array-like of shape (n_labels,) or dict, default=None
+        Multi-label: per-label weight of the *positive* term inside the loss
+        (:func:`skml.losses.compute_pos_weight`; "balanced" is ``n_neg / n_pos`` bounded to
+        [0.1, 10]). Binary or multiclass: scikit-learn's per-class sample weights.
+    optimizer : str or keras.optimizers.Optimizer, default="adam"
+        Keras optimizer name or instance (an instance is cloned from its config).
+    learning_rate : float, default=1e-3
+        Learning rate of an optimizer given by name.
+    epochs : int, default=200
+        Maximum number of passes over the training data.
+    batch_size : int, default=32
+        Rows per gradient step.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the training data, split by iterative (multi-label)
+        stratification, and stop when its loss has not improved for ``patience`` epochs,
+        restoring the best weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping and threshold tuning.
+    patience : int, default=10
+        Epochs without improvement of the validation loss before training stops.
+    threshold : float, array-like of shape (n_labels,), "f1" or "accuracy", default=0.5
+        A label is predicted when its probability is >= its threshold. "f1" tunes one threshold
+        per label to maximise that label's F1, "accuracy" to minimise its error rate (the rule
+        that follows hamming loss); both tune on the held-out validation split, which the network
+        did not train on. Ignored for a multiclass ``y`` (argmax).
+    min_labels : int, default=0
+        Every sample gets at least this many labels: the most probable ones when too few pass
+        their thresholds.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation split. No global
+        random state (NumPy, TensorFlow, Keras) is read or changed.
+    verbose : int, default=0
+        0 is silent, 1 shows one progress bar over epochs, 2 prints one line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Label names (the columns of a DataFrame ``y``, else ``0..n_labels-1``) for multi-label
+        targets; the class values for 1-D targets.
+    n_labels_ : int
+        Number of labels (multi-label) or classes (1-D targets).
+    n_outputs_ : int
+        Number of output units of the network.
+    thresholds_ : ndarray of shape (n_labels,)
+        Decision thresholds used by ``predict``.
+    constant_labels_ : ndarray of int
+        Indices of labels that were constant in the training data; they are not trained and
+        get the smoothed training rate ``(n_pos + 1) / (n_samples + 2)`` as probability.
+    model_ : keras.Model or None
+        The trained network (``None`` when every label was constant).
+    history_ : dict of str to list of float
+        Training (and validation) loss per epoch.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of str
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_multilabel_classification
+    >>> from skml import KerasMultiLabelClassifier
+    >>> X, y = make_multilabel_classification(n_samples=200, n_classes=4, random_state=0)
+    >>> clf = KerasMultiLabelClassifier(epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 4)
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [str, callable],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_normalization": ["boolean"],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "model": [HasMethods(["fit", "predict"]), callable, None],
+        "model_kwargs": [dict, None],
+        "loss": [StrOptions(set(_LOSSES)), HasMethods(["__call__"])],
+        "class_weight": [StrOptions({"balanced"}), dict, "array-like", None],
+        "optimizer": [str, HasMethods(["get_config"])],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "threshold": [
+            Interval(Real, 0, 1, closed="both"),
+            StrOptions({"f1", "accuracy"}),
+            "array-like",
+        ],
+        "min_labels": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256,),
+        *,
+        activation="relu",
+        dropout=0.2,
+        batch_normalization=False,
+        l2=1e-4,
+        model=None,
+        model_kwargs=None,
+        loss="binary_crossentropy",
+        class_weight=None,
+        optimizer="adam",
+        learning_rate=1e-3,
+        epochs=200,
+        batch_size=32,
+        early_stopping=True,
+        validation_fraction=0.1,
+        patience=10,
+        threshold=0.5,
+        min_labels=0,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.l2 = l2
+        self.model = model
+        self.model_kwargs = model_kwargs
+        self.loss = loss
+        self.class_weight = class_weight
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.threshold = threshold
+        self.min_labels = min_labels
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; must be finite.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 label indicator matrix (NumPy, SciPy sparse or pandas; the
+            columns of a DataFrame become ``classes_``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : KerasMultiLabelClassifier
+            The fitted estimator.
+        """
+        X, _ = validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float32,
+            multi_output=True,
+            y_numeric=False,
+            accept_sparse=False,
+        )
+        targets = encode_targets(y)
+        self._target_kind = targets.kind
+        self.classes_ = targets.classes
+        self.n_labels_ = len(targets.classes)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
+        if targets.kind != "multilabel" and self.class_weight is not None:
+            from sklearn.utils.class_weight import compute_sample_weight
+
+            class_weight = self.class_weight
+            if not isinstance(class_weight, (str, dict)):
+                class_weight = dict(zip(targets.classes, np.asarray(class_weight, float)))
+            y_codes = targets.label_encoder.transform(np.asarray(y).ravel())
+            sample_weight = sample_weight * compute_sample_weight(
+                {targets.label_encoder.transform([k])[0]: v for k, v in class_weight.items()}
+                if isinstance(class_weight, dict)
+                else class_weight,
+                y_codes,
+            ).astype(np.float32)
+
+        y_net = targets.y
+        self.constant_labels_ = np.array([], dtype=int)
+        if targets.kind == "multilabel":
+            y_net = self._split_constant_labels(y_net)
+        self.thresholds_ = self._initial_thresholds()
+
+        self.n_outputs_ = y_net.shape[1]
+        self.history_ = {}
+        self.model_ = None
+        if self.n_outputs_ == 0:
+            return self
+        self._train(X, y_net, sample_weight, targets)
+        return self
+
+    def _split_constant_labels(self, y):
+        """Drop labels constant in ``y`` from training; remember their smoothed rates."""
+        n_samples = y.shape[0]
+        positives = y.sum(axis=0)
+        constant = (positives == 0) | (positives == n_samples)
+        self.constant_labels_ = np.flatnonzero(constant)
+        self._constant_proba = (positives[constant] + 1.0) / (n_samples + 2.0)
+        self._active_labels = np.flatnonzero(~constant)
+        if constant.any():
+            names = ", ".join(str(self.classes_[i]) for i in self.constant_labels_)
+            warnings.warn(
+                f"Label(s) {names} are constant in the training data: they are not trained and "
+                "are predicted from their training rate.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return y[:, self._active_labels]
+
+    def _initial_thresholds(self):
+        n = self.n_labels_ if self._target_kind == "multilabel" else 1
+        if isinstance(self.threshold, str):
+            return np.full(n, 0.5)
+        thresholds = np.asarray(self.threshold, dtype=float)
+        if thresholds.ndim == 0:
+            return np.full(n, float(thresholds))
+        if thresholds.shape != (n,) or np.any((thresholds < 0) | (thresholds > 1)):
+            raise ValueError(
+                f"threshold must be a float in [0, 1] or {n} values in [0, 1] (one per "
+                f"label); got shape {thresholds.shape}."
+            )
+        return thresholds.copy()
+
+    def _validation_split(self, y_net, seed):
+        """Indices (train, validation), stratified on the targets, or None if too small."""
+        n_samples = y_net.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_val < 1 or n_samples - n_val < 1:
+            return None
+        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+        if self._target_kind == "multilabel":
+            from skml.model_selection import MultilabelStratifiedShuffleSplit
+
+            splitter = MultilabelStratifiedShuffleSplit(
+                n_splits=1, test_size=n_val, random_state=seed
+            )
+            return next(splitter.split(np.zeros(n_samples), y_net))
+        codes = (y_net.argmax(axis=1) if y_net.shape[1] > 1 else y_net[:, 0]).astype(int)
+        n_classes = max(y_net.shape[1], 2)
+        counts = np.bincount(codes, minlength=n_classes)
+        if counts.min() >= 2 and min(n_val, n_samples - n_val) >= n_classes:
+            splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
+        else:
+            splitter = ShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
+        return next(splitter.split(np.zeros(n_samples), codes))
+
+    def _train(self, X, y_net, sample_weight, targets):
+        from skml import _training
+        from skml.losses import compute_pos_weight, get_loss
+
+        keras = _training.import_keras()
+        rng = check_random_state(self.random_state)
+        seed_network, seed_shuffle, seed_split = (int(s) for s in rng.randint(2**31 - 1, size=3))
+
+        tune = isinstance(self.threshold, str)
+        split = None
+        if self.early_stopping or tune:
+            split = self._validation_split(y_net, seed_split)
+        if split is None:
+            train_idx, val_idx = np.arange(X.shape[0]), None
+        else:
+            train_idx, val_idx = split
+
+        if targets.kind == "multiclass":
+            loss = keras.losses.CategoricalCrossentropy()
+        else:
+            pos_weight = None
+            if targets.kind == "multilabel" and self.class_weight is not None:
+                pos_weight = compute_pos_weight(
+                    y_net[train_idx],
+                    _active_class_weight(self.class_weight, self._active_labels),
+                    label_names=np.asarray(self.classes_)[self._active_labels],
+                )
+            loss = get_loss(self.loss, pos_weight)
+
+        network = self._build_network(X.shape[1], targets, loss, seed_network)
+        network.compile(
+            optimizer=self._make_optimizer(keras),
+            loss=loss,
+            steps_per_execution=_steps_per_execution(len(train_idx), self.batch_size),
+        )
+        train_ds = _training.make_dataset(
+            X[train_idx], y_net[train_idx], sample_weight[train_idx],
+            batch_size=self.batch_size, shuffle=True, seed=seed_shuffle,
+        )
+        callbacks = []
+        val_ds = None
+        if val_idx is not None and self.early_stopping:
+            val_ds = _training.make_dataset(
+                X[val_idx], y_net[val_idx], sample_weight[val_idx],
+                batch_size=max(self.batch_size, 1024), shuffle=False, seed=None,
+            )
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=self.patience, restore_best_weights=True
+                )
+            )
+        if self.verbose == 1:
+            callbacks.append(_training.progress_callback(self.epochs))
+        history = network.fit(
+            train_ds,
+            epochs=self.epochs,
+            validation_data=val_ds,
+            callbacks=callbacks,
+            shuffle=False,  # the dataset reshuffles itself, with its own seed
+            verbose=2 if self.verbose >= 2 else 0,
+        )
+        self.model_ = network
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self._predictor = _training.Predictor(network)
+        if tune and targets.kind != "multiclass":
+            self._tune_thresholds(X, y_net, val_idx)
+
+    def _build_network(self, n_features, targets, loss, seed):
+        output_activation = "softmax" if targets.kind == "multiclass" else "sigmoid"
+        if self.model is None:
+            from skml.networks import build_mlp
+
+            return build_mlp(
+                n_features,
+                self.n_outputs_,
+                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                activation=self.activation,
+                dropout=self.dropout,
+                batch_normalization=self.batch_normalization,
+                l2=self.l2,
+                output_activation=output_activation,
+                seed=seed,
+            )
+        from skml._scikeras import build_user_model
+
+        meta = {
+            "n_features_in_": n_features,
+            "X_shape_": (None, n_features),
+            "X_dtype_": np.float32,
+            "target_type_": {"multilabel": "multilabel-indicator"}.get(
+                targets.kind, targets.kind
+            ),
+            "classes_": self.classes_,
+            "n_classes_": self.n_labels_,
+            "n_labels_": self.n_labels_,
+            "n_outputs_": 1,
+            "n_outputs_expected_": self.n_outputs_,
+        }
+        network = build_user_model(
+            self.model,
+            model_kwargs=self.model_kwargs,
+            meta=meta,
+            compile_kwargs={"loss": loss, "optimizer": self.optimizer},
+        )
+        if tuple(network.output_shape[1:]) != (self.n_outputs_,):
+            raise ValueError(
+                f"model must output {self.n_outputs_} probabilities per sample "
+                f"({output_activation}); its output shape is {network.output_shape}."
+            )
+        return network
+
+    def _make_optimizer(self, keras):
+        if isinstance(self.optimizer, str):
+            try:
+                optimizer = keras.optimizers.get(self.optimizer)
+            except ValueError as exc:
+                raise ValueError(f"Unknown optimizer {self.optimizer!r}.") from exc
+            optimizer.learning_rate = self.learning_rate
+            return optimizer
+        return self.optimizer.__class__.from_config(self.optimizer.get_config())
+
+    def _tune_thresholds(self, X, y_net, val_idx):
+        from skml.thresholds import tune_thresholds
+
+        if val_idx is None:
+            warnings.warn(
+                "Too few samples to hold out a validation split: thresholds are tuned on the "
+                "training data, which overfits them.",
+                UserWarning,
+                stacklevel=4,
+            )
+            val_idx = np.arange(X.shape[0])
+        scores = self._predictor(X[val_idx])
+        tuned = tune_thresholds(y_net[val_idx], scores, metric=self.threshold)
+        if self._target_kind == "multilabel":
+            self.thresholds_[self._active_labels] = tuned
+        else:
+            self.thresholds_ = tuned
+
+    # -------------------------------------------------------------- predict
+
+    def _network_proba(self, X):
+        """Probabilities of every label (multi-label) or the network outputs (1-D targets)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        if self._target_kind != "multilabel":
+            return self._predictor(X)
+        proba = np.empty((X.shape[0], self.n_labels_))
+        if len(self.constant_labels_):
+            proba[:, self.constant_labels_] = self._constant_proba
+        if self.model_ is not None:
+            proba[:, self._active_labels] = self._predictor(X)
+        return proba
+
+    def predict_proba(self, X):
+        """Probability of each label (multi-label) or class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_labels)
+            Multi-label: one independent probability per label, strictly inside (0, 1), also
+            for a single row. Binary: columns ``[1 - p, p]``. Multiclass: softmax probabilities.
+        """
+        proba = self._network_proba(X)
+        eps = 1e-7
+        if self._target_kind == "binary":
+            p = np.clip(proba[:, 0], eps, 1 - eps)
+            return np.column_stack([1 - p, p])
+        if self._target_kind == "multilabel":
+            return np.clip(proba, eps, 1 - eps)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predict labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_labels) or (n_samples,)
+            Multi-label: a 0/1 matrix, label ``j`` set when its probability is
+            >= ``thresholds_[j]`` (and the top ``min_labels`` labels always set). 1-D targets:
+            class values.
+        """
+        proba = self.predict_proba(X)
+        if self._target_kind == "multilabel":
+            from skml.thresholds import apply_thresholds
+
+            return apply_thresholds(proba, self.thresholds_, min_labels=self.min_labels)
+        if self._target_kind == "binary":
+            return self.classes_[(proba[:, 1] >= self.thresholds_[0]).astype(int)]
+        return self.classes_[proba.argmax(axis=1)]
+
+    def predict_top_k(self, X, k=3):
+        """The ``k`` most probable labels of each sample, with their probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+        k : int, default=3
+            Number of labels per sample, from 1 to ``n_labels_``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples, k)
+            Entries of ``classes_`` (label names when ``y`` was a DataFrame), most probable
+            first; ties go to the label that comes first.
+        proba : ndarray of shape (n_samples, k)
+            Their probabilities.
+        """
+        from skml.thresholds import top_k
+
+        proba = self.predict_proba(X)
+        if self._target_kind == "binary":
+            proba = proba  # both class columns
+        indices, values = top_k(proba, k)
+        return np.asarray(self.classes_)[indices], values
+
+    # ----------------------------------------------------------- sklearn API
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_predictor", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if state.get("model_") is not None:
+            from skml._training import Predictor
+
+            self._predictor = Predictor(self.model_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+def _active_class_weight(class_weight, active):
+    """Restrict an array-like ``class_weight`` to the trained labels."""
+    if isinstance(class_weight, (str, dict)):
+        return class_weight
+    return np.asarray(class_weight, dtype=float)[active]
+
+
+def _steps_per_execution(n_train, batch_size):
+    """Run a whole epoch per compiled call, bounded so progress stays responsive."""
+    steps = -(-n_train // batch_size)
+    return int(max(1, min(steps, 64)))

@@ -1,0 +1,528 @@
+"""Multi-label metrics, scorers and a per-label report.
+
+Scorers for :func:`~sklearn.model_selection.cross_validate` and
+:class:`~sklearn.model_selection.GridSearchCV`, by their key in :data:`SCORING`:
+
+- ``"hamming"``: minus :func:`~sklearn.metrics.hamming_loss` (``hamming_scorer``);
+- ``"f1_macro"``, ``"f1_micro"``, ``"f1_samples"``: :func:`~sklearn.metrics.f1_score`;
+- ``"subset_accuracy"``: :func:`subset_accuracy_score`;
+- ``"jaccard"``, ``"jaccard_macro"``: :func:`~sklearn.metrics.jaccard_score`, averaged over
+  samples and over labels;
+- ``"lrap"``: :func:`~sklearn.metrics.label_ranking_average_precision_score`;
+- ``"roc_auc_macro"``: :func:`macro_roc_auc_score`.
+
+All are greater-is-better, so the hamming loss is negated as scikit-learn does for its
+``neg_*`` losses. F1 and Jaccard use ``zero_division=0``. The first seven read ``predict``.
+
+The last two read ``predict_proba`` (or ``decision_function`` when an estimator has no
+``predict_proba``) and accept both output conventions: one array of shape
+``(n_samples, n_labels)`` (skml, :class:`~sklearn.multiclass.OneVsRestClassifier`) and one
+array of shape ``(n_samples, n_classes)`` per label
+(:class:`~sklearn.multioutput.MultiOutputClassifier`,
+:class:`~sklearn.neighbors.KNeighborsClassifier`), of which the positive-class column is taken,
+using ``classes_`` (a label seen with one class only in training scores 0 or 1 throughout).
+They are plain ``scorer(estimator, X, y_true)`` callables, not ``make_scorer`` objects, because
+scikit-learn's response handling infers the target type from ``classes_``: it keeps a single
+column of a two-label 2-D output, and passes the per-label list on unconverted when a label was
+seen with one class only in the training fold; both make the metric raise.
+"""
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    hamming_loss,
+    jaccard_score,
+    label_ranking_average_precision_score,
+    make_scorer,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+from sklearn.metrics import get_scorer as _sklearn_get_scorer
+from sklearn.utils.validation import check_array
+
+__all__ = [
+    "SCORING",
+    "f1_macro_scorer",
+    "f1_micro_scorer",
+    "f1_samples_scorer",
+    "format_report",
+    "get_scorer",
+    "hamming_scorer",
+    "jaccard_macro_scorer",
+    "jaccard_scorer",
+    "lrap_scorer",
+    "macro_roc_auc_score",
+    "multilabel_report",
+    "multilabel_scoring",
+    "roc_auc_macro_scorer",
+    "subset_accuracy_score",
+    "subset_accuracy_scorer",
+]
+
+
+def _check_indicator(y, name):
+    """Return ``(y, column_names)`` with y a 2-D 0/1 integer ndarray."""
+    columns = None
+    if isinstance(y, pd.DataFrame):
+        columns = [str(c) for c in y.columns]
+    if sp.issparse(y):
+        y = y.toarray()
+    y = check_array(y, ensure_2d=False, dtype=None, input_name=name)
+    if y.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D label indicator matrix of shape (n_samples, n_labels); "
+            f"got an array of shape {y.shape}."
+        )
+    if not np.isin(y, (0, 1)).all():
+        values = np.unique(y[~np.isin(y, (0, 1))])[:5]
+        raise ValueError(
+            f"{name} must be a label indicator matrix holding only 0 and 1; "
+            f"got other values such as {values.tolist()}."
+        )
+    return y.astype(np.int8), columns
+
+
+def _positive_column(proba, classes):
+    """Probability of the positive class from one label's ``(n_samples, n_classes)`` output."""
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim == 1:
+        return proba
+    if classes is not None:
+        classes = np.asarray(classes)
+        if proba.shape[1] != classes.shape[0]:
+            raise ValueError(
+                f"predict_proba gave {proba.shape[1]} columns for a label with classes "
+                f"{classes.tolist()}."
+            )
+        positive = np.flatnonzero(classes == 1)
+        if positive.size:
+            return proba[:, positive[0]]
+        # The label was never positive in the training data.
+        return np.zeros(proba.shape[0])
+    if proba.shape[1] == 2:
+        return proba[:, 1]
+    raise ValueError(
+        f"Cannot tell the positive class of a label whose scores have {proba.shape[1]} "
+        "column(s) without the estimator's classes_; pass scores of shape "
+        "(n_samples, n_labels) instead."
+    )
+
+
+def _per_label_classes(classes, n_labels):
+    """One classes array per label from ``classes_``, or Nones when it has no such form."""
+    if classes is not None:
+        try:
+            classes = [np.asarray(c) for c in classes]
+        except TypeError:
+            classes = None
+    # A single 1-D classes_ (the 2-D output convention's) says nothing about per-label columns.
+    if classes is None or len(classes) != n_labels or any(c.ndim != 1 for c in classes):
+        return [None] * n_labels
+    return classes
+
+
+def _as_label_scores(y_score, classes=None):
+    """Convert either predict_proba convention to an array of shape (n_samples, n_labels)."""
+    if isinstance(y_score, pd.DataFrame):
+        y_score = y_score.to_numpy()
+    # A list of 2-D arrays is scikit-learn's per-label convention; a nested list of numbers
+    # is an ordinary array-like of rows.
+    per_label_list = isinstance(y_score, (list, tuple)) and all(np.ndim(p) == 2 for p in y_score)
+    if per_label_list or (isinstance(y_score, np.ndarray) and y_score.ndim == 3):
+        per_label = list(y_score)
+        classes = _per_label_classes(classes, len(per_label))
+        return np.column_stack(
+            [_positive_column(p, c) for p, c in zip(per_label, classes, strict=True)]
+        )
+    y_score = np.asarray(y_score, dtype=float)
+    if y_score.ndim != 2:
+        raise ValueError(
+            "y_score must have shape (n_samples, n_labels) or be a list of n_labels arrays of "
+            f"shape (n_samples, n_classes); got an array of shape {y_score.shape}."
+        )
+    return y_score
+
+
+def _check_scores(y_true, y_score):
+    y_score = _as_label_scores(y_score)
+    if y_score.shape != y_true.shape:
+        raise ValueError(
+            f"y_true and y_score have different shapes: {y_true.shape} and {y_score.shape}."
+        )
+    if not np.isfinite(y_score).all():
+        raise ValueError("y_score contains NaN or infinity.")
+    return y_score
+
+
+def _varying_labels(y_true):
+    """Mask of the labels whose column in y_true holds both 0 and 1."""
+    positives = y_true.sum(axis=0)
+    return (positives > 0) & (positives < y_true.shape[0])
+
+
+def subset_accuracy_score(y_true, y_pred, *, sample_weight=None):
+    """Subset accuracy: the fraction of samples whose whole label set is predicted exactly.
+
+    A checked name for :func:`sklearn.metrics.accuracy_score` on indicator matrices, which
+    computes the same number but also accepts single-label targets.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_samples, n_labels)
+        True label indicator matrix.
+    y_pred : {array-like, sparse matrix} of shape (n_samples, n_labels)
+        Predicted label indicator matrix.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    score : float
+        In [0, 1]; 1 when every label set is right.
+
+    Examples
+    --------
+    >>> from skml.metrics import subset_accuracy_score
+    >>> subset_accuracy_score([[1, 0], [1, 1]], [[1, 0], [1, 0]])
+    0.5
+    """
+    y_true, _ = _check_indicator(y_true, "y_true")
+    y_pred, _ = _check_indicator(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
+        )
+    return float(accuracy_score(y_true, y_pred, sample_weight=sample_weight))
+
+
+def macro_roc_auc_score(y_true, y_score, *, sample_weight=None):
+    """Macro-averaged ROC AUC that skips labels constant in ``y_true``.
+
+    ROC AUC is undefined for a label with no positive or no negative sample, which is common in
+    the test folds of rare labels. Such labels are left out of the average instead of making
+    the whole score NaN (scikit-learn 1.6+) or raising (earlier versions): the result is the
+    mean of :func:`sklearn.metrics.roc_auc_score` over the labels that have both classes.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_samples, n_labels)
+        True label indicator matrix.
+    y_score : array-like of shape (n_samples, n_labels) or list of n_labels arrays
+        Scores of the positive class, e.g. probabilities. A list of per-label arrays of shape
+        ``(n_samples, 2)``, as from :class:`~sklearn.multioutput.MultiOutputClassifier`, is
+        converted to its second (positive-class) columns.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    score : float
+        Mean ROC AUC over the labels with both classes in ``y_true``; NaN, with an
+        :class:`~sklearn.exceptions.UndefinedMetricWarning`, when there is none.
+
+    Examples
+    --------
+    >>> from skml.metrics import macro_roc_auc_score
+    >>> y_true = [[1, 0], [0, 0], [1, 0]]
+    >>> y_score = [[0.9, 0.2], [0.1, 0.3], [0.6, 0.1]]
+    >>> macro_roc_auc_score(y_true, y_score)  # the second label is skipped
+    1.0
+    """
+    y_true, _ = _check_indicator(y_true, "y_true")
+    y_score = _check_scores(y_true, y_score)
+    valid = _varying_labels(y_true)
+    if not valid.any():
+        warnings.warn(
+            "No label has both positive and negative samples in y_true; ROC AUC is undefined "
+            "and NaN is returned.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        return float("nan")
+    return float(
+        roc_auc_score(
+            y_true[:, valid], y_score[:, valid], average="macro", sample_weight=sample_weight
+        )
+    )
+
+
+def _label_scores(estimator, X):
+    """Per-label continuous scores of shape (n_samples, n_labels) from a fitted estimator."""
+    if hasattr(estimator, "predict_proba"):
+        y_score = estimator.predict_proba(X)
+    elif hasattr(estimator, "decision_function"):
+        y_score = estimator.decision_function(X)
+    else:
+        raise TypeError(
+            f"{type(estimator).__name__} has neither predict_proba nor decision_function; "
+            "score-based metrics need one of them."
+        )
+    return _as_label_scores(y_score, classes=getattr(estimator, "classes_", None))
+
+
+class _LabelScoreScorer:
+    """Scorer for metrics computed from per-label scores.
+
+    Called as ``scorer(estimator, X, y_true)``, the signature scikit-learn accepts for any
+    ``scoring`` callable.
+    """
+
+    def __init__(self, score_func, **kwargs):
+        self._score_func = score_func
+        self._kwargs = kwargs
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        kwargs = dict(self._kwargs)
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
+        return float(self._score_func(y_true, _label_scores(estimator, X), **kwargs))
+
+    def __repr__(self):
+        kwargs = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
+        name = self._score_func.__name__
+        return f"label_score_scorer({name}, response_method='predict_proba'{kwargs})"
+
+
+hamming_scorer = make_scorer(hamming_loss, greater_is_better=False)
+f1_macro_scorer = make_scorer(f1_score, average="macro", zero_division=0)
+f1_micro_scorer = make_scorer(f1_score, average="micro", zero_division=0)
+f1_samples_scorer = make_scorer(f1_score, average="samples", zero_division=0)
+subset_accuracy_scorer = make_scorer(subset_accuracy_score)
+jaccard_scorer = make_scorer(jaccard_score, average="samples", zero_division=0)
+jaccard_macro_scorer = make_scorer(jaccard_score, average="macro", zero_division=0)
+lrap_scorer = _LabelScoreScorer(label_ranking_average_precision_score)
+roc_auc_macro_scorer = _LabelScoreScorer(macro_roc_auc_score)
+
+_SCORERS = {
+    "hamming": hamming_scorer,
+    "f1_macro": f1_macro_scorer,
+    "f1_micro": f1_micro_scorer,
+    "f1_samples": f1_samples_scorer,
+    "subset_accuracy": subset_accuracy_scorer,
+    "jaccard": jaccard_scorer,
+    "jaccard_macro": jaccard_macro_scorer,
+    "lrap": lrap_scorer,
+    "roc_auc_macro": roc_auc_macro_scorer,
+}
+
+
+def multilabel_scoring(names=None):
+    """Return a fresh ``scoring`` dict for :func:`~sklearn.model_selection.cross_validate`.
+
+    Parameters
+    ----------
+    names : list of str, default=None
+        Keys to include, from ``"hamming"``, ``"f1_macro"``, ``"f1_micro"``,
+        ``"f1_samples"``, ``"subset_accuracy"``, ``"jaccard"``, ``"jaccard_macro"``,
+        ``"lrap"`` and ``"roc_auc_macro"``. None means all.
+
+    Returns
+    -------
+    scoring : dict of str to callable
+        Scorers, all greater-is-better (``"hamming"`` is the negated hamming loss).
+
+    Examples
+    --------
+    >>> from skml.metrics import multilabel_scoring
+    >>> sorted(multilabel_scoring(["f1_micro", "hamming"]))
+    ['f1_micro', 'hamming']
+    """
+    if names is None:
+        names = list(_SCORERS)
+    elif isinstance(names, str):
+        names = [names]
+    return {name: get_scorer(name) for name in names}
+
+
+def get_scorer(name):
+    """Return a scorer by name: one of skml's multi-label scorers, else scikit-learn's.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SCORING` (``"hamming"``, ``"f1_macro"``, ``"f1_micro"``,
+        ``"f1_samples"``, ``"subset_accuracy"``, ``"jaccard"``, ``"jaccard_macro"``,
+        ``"lrap"``, ``"roc_auc_macro"``) or any name of
+        :func:`sklearn.metrics.get_scorer_names`.
+
+    Returns
+    -------
+    scorer : callable
+        A copy, so that changing it leaves the module's scorer alone.
+
+    Examples
+    --------
+    >>> from skml.metrics import get_scorer
+    >>> get_scorer("f1_macro")
+    make_scorer(f1_score, response_method='predict', average=macro, zero_division=0)
+    """
+    if name in _SCORERS:
+        return copy.deepcopy(_SCORERS[name])
+    try:
+        return _sklearn_get_scorer(name)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"Unknown scorer {name!r}: use one of {sorted(_SCORERS)} or a name from "
+            "sklearn.metrics.get_scorer_names()."
+        ) from None
+
+
+#: Every skml scorer by name, ready for ``cross_validate(scoring=SCORING)``; use
+#: :func:`multilabel_scoring` for a subset or a copy to modify.
+SCORING = multilabel_scoring()
+
+
+def _roc_auc_columns(y_true, y_score):
+    """Per-label ROC AUC, NaN for constant labels, and the micro/macro/weighted/samples ones."""
+    valid = _varying_labels(y_true)
+    per_label = np.full(y_true.shape[1], np.nan)
+    for j in np.flatnonzero(valid):
+        per_label[j] = roc_auc_score(y_true[:, j], y_score[:, j])
+    averages = dict.fromkeys(("micro", "macro", "weighted", "samples"), np.nan)
+    if 0 < y_true.sum() < y_true.size:
+        averages["micro"] = roc_auc_score(y_true, y_score, average="micro")
+    if valid.any():
+        averages["macro"] = np.mean(per_label[valid])
+        averages["weighted"] = np.average(per_label[valid], weights=y_true[:, valid].sum(0))
+    row_sums = y_true.sum(axis=1)
+    rows = (row_sums > 0) & (row_sums < y_true.shape[1])
+    if rows.any():
+        averages["samples"] = roc_auc_score(y_true[rows], y_score[rows], average="samples")
+    return per_label, averages
+
+
+def multilabel_report(y_true, y_pred, y_score=None, target_names=None, zero_division=0):
+    """Per-label and averaged precision, recall, F1, support and ROC AUC, as a DataFrame.
+
+    The multi-label counterpart of :func:`sklearn.metrics.classification_report`.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_labels)
+        True label indicator matrix. A DataFrame's column names are the default target names.
+    y_pred : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_labels)
+        Predicted label indicator matrix.
+    y_score : array-like of shape (n_samples, n_labels) or list of n_labels arrays, \
+            default=None
+        Positive-class scores, e.g. ``predict_proba`` output; adds a ``roc_auc`` column.
+    target_names : list of str of length n_labels, default=None
+        Label names for the index; default: the columns of a DataFrame ``y_true``, else
+        ``"0"``, ``"1"``, ...
+    zero_division : {0, 1, "warn"} or float, default=0
+        Value of precision, recall and F1 when their denominator is zero, as in
+        :func:`sklearn.metrics.precision_recall_fscore_support`.
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        Columns ``precision``, ``recall``, ``f1-score``, ``roc_auc`` (with ``y_score``) and
+        ``support``. One row per label, then ``micro avg``, ``macro avg``, ``weighted avg`` and
+        ``samples avg`` (support: the number of positive labels), then ``hamming loss`` and
+        ``subset accuracy``, whose value sits in the ``f1-score`` column with the number of
+        samples as support, as ``accuracy`` does in scikit-learn's classification report.
+        Undefined cells are NaN: a label's ROC AUC when the label is constant in ``y_true``,
+        and the scalar rows' other columns. Print it with :func:`format_report`.
+
+    Examples
+    --------
+    >>> from skml.metrics import multilabel_report
+    >>> report = multilabel_report([[1, 0], [0, 1], [1, 1]], [[1, 0], [0, 0], [1, 1]])
+    >>> report.loc["1", ["precision", "recall", "support"]].tolist()
+    [1.0, 0.5, 2.0]
+    """
+    y_true, columns = _check_indicator(y_true, "y_true")
+    y_pred, _ = _check_indicator(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
+        )
+    n_samples, n_labels = y_true.shape
+    if target_names is None:
+        target_names = columns if columns is not None else [str(j) for j in range(n_labels)]
+    target_names = [str(name) for name in target_names]
+    if len(target_names) != n_labels:
+        raise ValueError(
+            f"target_names has {len(target_names)} names but y_true has {n_labels} labels."
+        )
+    names = [*target_names, "micro avg", "macro avg", "weighted avg", "samples avg"]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            "target_names must be unique and differ from the average rows' names; "
+            f"got {target_names}."
+        )
+
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, average=None, zero_division=zero_division
+    )
+    rows = {
+        "precision": list(precision),
+        "recall": list(recall),
+        "f1-score": list(f1),
+        "support": list(support),
+    }
+    for average in ("micro", "macro", "weighted", "samples"):
+        p, r, f, _ = precision_recall_fscore_support(
+            y_true, y_pred, average=average, zero_division=zero_division
+        )
+        rows["precision"].append(p)
+        rows["recall"].append(r)
+        rows["f1-score"].append(f)
+        rows["support"].append(int(support.sum()))
+    for value in (hamming_loss(y_true, y_pred), accuracy_score(y_true, y_pred)):
+        rows["precision"].append(np.nan)
+        rows["recall"].append(np.nan)
+        rows["f1-score"].append(value)
+        rows["support"].append(n_samples)
+    index = [*names, "hamming loss", "subset accuracy"]
+
+    report = pd.DataFrame(
+        {key: np.asarray(rows[key], dtype=float) for key in ("precision", "recall", "f1-score")},
+        index=index,
+    )
+    if y_score is not None:
+        y_score = _check_scores(y_true, y_score)
+        per_label, averages = _roc_auc_columns(y_true, y_score)
+        report["roc_auc"] = [*per_label, *averages.values(), np.nan, np.nan]
+    report["support"] = np.asarray(rows["support"], dtype=np.int64)
+    return report
+
+
+def format_report(report, digits=3):
+    """Format a :func:`multilabel_report` as aligned text, with undefined cells left blank.
+
+    Parameters
+    ----------
+    report : pandas.DataFrame
+        Output of :func:`multilabel_report`.
+    digits : int, default=3
+        Number of digits after the decimal point.
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> from skml.metrics import format_report, multilabel_report
+    >>> print(format_report(multilabel_report([[1, 0], [0, 1]], [[1, 0], [1, 1]])))
+                     precision  recall  f1-score  support
+    0                    0.500   1.000     0.667        1
+    1                    1.000   1.000     1.000        1
+    micro avg            0.667   1.000     0.800        2
+    macro avg            0.750   1.000     0.833        2
+    weighted avg         0.750   1.000     0.833        2
+    samples avg          0.750   1.000     0.833        2
+    hamming loss                           0.250        2
+    subset accuracy                        0.500        2
+    """
+    if not isinstance(digits, numbers.Integral) or digits < 0:
+        raise ValueError(f"digits must be a non-negative integer; got {digits!r}.")
+    return report.to_string(float_format=f"{{:.{digits}f}}".format, na_rep="")

@@ -1,0 +1,230 @@
+"""Tests of skml.thresholds: tuning against brute force, min-labels and top-k rules."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.metrics import accuracy_score, f1_score
+
+from skml.thresholds import apply_thresholds, top_k, tune_thresholds
+
+
+def random_data(seed, n_samples=30, n_labels=5, decimals=None):
+    """Labels and scores that are informative but noisy; rounding the scores makes ties."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n_samples, n_labels)) < rng.uniform(0.1, 0.7, n_labels)).astype(int)
+    score = np.clip(0.3 * y + rng.random((n_samples, n_labels)) * 0.7, 0, 1)
+    if decimals is not None:
+        score = np.round(score, decimals)
+    y[:, -1] = 1  # a label whose best rule may be "predict all"
+    return y, score
+
+
+def best_by_brute_force(y, s, metric):
+    """Best metric over every cut: each distinct score, and above the highest."""
+    candidates = np.append(np.unique(s), np.inf)
+    if metric == "f1":
+        return max(f1_score(y, s >= t, zero_division=0) for t in candidates)
+    return max(accuracy_score(y, s >= t) for t in candidates)
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 2])
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("metric", ["f1", "accuracy"])
+def test_tuned_thresholds_reach_brute_force_optimum(seed, decimals, metric):
+    y, s = random_data(seed, decimals=decimals)
+    thresholds = tune_thresholds(y, s, metric=metric)
+    assert thresholds.shape == (y.shape[1],)
+    assert thresholds.dtype == float
+    score = f1_score if metric == "f1" else accuracy_score
+    for j in range(y.shape[1]):
+        achieved = score(y[:, j], s[:, j] >= thresholds[j])
+        assert_allclose(achieved, best_by_brute_force(y[:, j], s[:, j], metric), rtol=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["f1", "accuracy"])
+def test_thresholds_lie_between_distinct_scores(metric):
+    y, s = random_data(7, decimals=1)
+    thresholds = tune_thresholds(y, s, metric=metric)
+    for j, t in enumerate(thresholds):
+        values = np.unique(s[:, j])
+        above, below = values[values >= t], values[values < t]
+        if above.size and below.size:
+            assert_allclose(t, (above.min() + below.max()) / 2)
+
+
+def test_threshold_is_midpoint_to_next_lower_score():
+    y = np.array([[1], [1], [0], [0]])
+    s = np.array([[0.9], [0.4], [0.3], [0.1]])
+    assert_allclose(tune_thresholds(y, s), [0.35])
+
+
+def test_extreme_cuts():
+    s = np.array([[0.9, 0.9], [0.6, 0.6], [0.4, 0.4]])
+    y = np.array([[1, 0], [1, 0], [1, 0]])
+    # Predict all: midpoint of the lowest score and 0. Predict none: midpoint with 1.
+    assert_allclose(tune_thresholds(y, s, metric="accuracy"), [0.2, 0.95])
+    assert_allclose(tune_thresholds(y, s)[0], 0.2)
+    # Scores outside [0, 1]: the extreme score itself, or just above it.
+    t = tune_thresholds(y, s * 10 - 5, metric="accuracy")
+    assert t[0] == -1.0
+    assert t[1] > 4.0
+    assert_array_equal(s * 10 - 5 >= t, [[1, 0], [1, 0], [1, 0]])
+
+
+def test_adjacent_floats_still_separate():
+    a = 0.5
+    b = np.nextafter(a, 0)
+    y = np.array([[1], [0]])
+    t = tune_thresholds(y, np.array([[a], [b]]))
+    assert b < t[0] <= a
+
+
+def test_ties_go_to_threshold_nearest_half():
+    y = np.array([[1], [0], [1], [0]])
+    # Accuracy 3/4 both when predicting only the first sample and the first three.
+    assert_allclose(tune_thresholds(y, [[0.9], [0.7], [0.2], [0.1]], "accuracy"), [0.8])
+    assert_allclose(tune_thresholds(y, [[0.9], [0.8], [0.45], [0.1]], "accuracy"), [0.275])
+    # Equally near 0.5 (exact binary fractions): the higher threshold.
+    s = [[0.875], [0.625], [0.375], [0.125]]
+    assert_allclose(tune_thresholds(y, s, "accuracy"), [0.75])
+
+
+def test_label_without_positives_gets_default():
+    y = np.array([[0, 1], [0, 0], [0, 1]])
+    s = np.array([[0.2, 0.8], [0.3, 0.1], [0.1, 0.7]])
+    assert tune_thresholds(y, s)[0] == 0.5
+    assert tune_thresholds(y, s, default=0.3)[0] == 0.3
+    # Accuracy is defined: predict none.
+    assert_allclose(tune_thresholds(y, s, "accuracy")[0], 0.65)
+
+
+def test_tune_accepts_sparse_and_boolean():
+    sparse = pytest.importorskip("scipy.sparse")
+    y, s = random_data(3)
+    expected = tune_thresholds(y, s)
+    assert_array_equal(tune_thresholds(sparse.csr_matrix(y), s), expected)
+    assert_array_equal(tune_thresholds(y.astype(bool), s), expected)
+
+
+def test_tune_scales_to_many_samples():
+    y, s = random_data(0, n_samples=200_000, n_labels=2)
+    assert tune_thresholds(y, s).shape == (2,)
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_score", "kwargs", "match"),
+    [
+        ([[1, 0]], [[0.5, 0.5]], {"metric": "precision"}, r"metric must be one of \['f1'"),
+        ([[1, 0]], [[0.5, 0.5]], {"default": "half"}, "default must be a number"),
+        ([1, 0], [0.5, 0.5], {}, "y_score must be 2-D"),
+        ([1, 0], [[0.5, 0.5]], {}, "y_true must be 2-D"),
+        ([[1, 0]], [[0.5, 0.5, 0.1]], {}, "y_true and y_score must have the same shape"),
+        (np.zeros((0, 2)), np.zeros((0, 2)), {}, "at least one sample"),
+        ([[2, 0]], [[0.5, 0.5]], {}, "y_true must contain only 0 and 1"),
+        ([[1, 0]], [[np.nan, 0.5]], {}, "y_score contains NaN or infinity"),
+        ([[1, 0]], [[np.inf, 0.5]], {}, "y_score contains NaN or infinity"),
+    ],
+)
+def test_tune_rejects_bad_input(y_true, y_score, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tune_thresholds(y_true, y_score, **kwargs)
+
+
+# ----------------------------------------------------------------------- apply_thresholds
+
+
+def reference_apply(s, t, k):
+    y = (s >= t).astype(int)
+    for row in range(s.shape[0]):
+        for j in sorted(range(s.shape[1]), key=lambda j: (-s[row, j], j)):
+            if y[row].sum() >= k:
+                break
+            y[row, j] = 1
+    return y
+
+
+def test_apply_thresholds_is_greater_equal():
+    s = np.array([[0.2, 0.5, 0.7], [0.5, 0.1, 0.9]])
+    y = apply_thresholds(s, 0.5)
+    assert_array_equal(y, [[0, 1, 1], [1, 0, 1]])
+    assert y.dtype.kind == "i"
+    assert_array_equal(apply_thresholds(s, [0.1, 0.6, 0.95]), [[1, 0, 0], [1, 0, 0]])
+
+
+def test_min_labels():
+    s = np.array(
+        [
+            [0.1, 0.3, 0.2, 0.0],  # nothing predicted: gets its top label
+            [0.3, 0.1, 0.3, 0.0],  # tie: the lower index wins
+            [0.9, 0.8, 0.1, 0.0],  # already two labels: unchanged
+            [0.6, 0.2, 0.9, 0.1],  # label 0 predicted by its low threshold; 2 is not
+        ]
+    )
+    t = np.array([0.5, 0.5, 0.95, 0.5])
+    assert_array_equal(
+        apply_thresholds(s, t, min_labels=1),
+        [[0, 1, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0]],
+    )
+    assert_array_equal(
+        apply_thresholds(s, t, min_labels=2),
+        [[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 0], [1, 0, 1, 0]],
+    )
+    assert_array_equal(apply_thresholds(s, t, min_labels=4), np.ones((4, 4)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("min_labels", [0, 1, 2, 3])
+def test_min_labels_matches_reference(seed, min_labels):
+    rng = np.random.default_rng(seed)
+    s = np.round(rng.random((50, 5)), 1)
+    t = rng.uniform(0.3, 1.0, 5)
+    y = apply_thresholds(s, t, min_labels=min_labels)
+    assert_array_equal(y, reference_apply(s, t, min_labels))
+    assert (y.sum(axis=1) >= min_labels).all()
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "kwargs", "match"),
+    [
+        (0.5, {"min_labels": -1}, r"min_labels must be in \[0, 3\], got -1"),
+        (0.5, {"min_labels": 4}, r"min_labels must be in \[0, 3\], got 4"),
+        (0.5, {"min_labels": 1.5}, "min_labels must be an integer"),
+        (0.5, {"min_labels": True}, "min_labels must be an integer"),
+        ([0.5, 0.5], {}, r"thresholds must be a number or have shape \(n_labels,\) = \(3,\)"),
+        ([[0.5, 0.5, 0.5]], {}, "thresholds must be a number or have shape"),
+        ([0.5, np.nan, 0.5], {}, "thresholds contains NaN"),
+    ],
+)
+def test_apply_rejects_bad_input(thresholds, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        apply_thresholds([[0.1, 0.2, 0.3]], thresholds, **kwargs)
+    with pytest.raises(ValueError, match="y_score contains NaN"):
+        apply_thresholds([[np.nan, 0.2, 0.3]], 0.5)
+
+
+# ----------------------------------------------------------------------- top_k
+
+
+def test_top_k():
+    s = np.array([[0.1, 0.7, 0.7, 0.2], [0.4, 0.3, 0.2, 0.1], [0.5, 0.5, 0.5, 0.5]])
+    indices, scores = top_k(s, 2)
+    assert indices.shape == scores.shape == (3, 2)
+    assert indices.dtype.kind == "i"
+    assert_array_equal(indices, [[1, 2], [0, 1], [0, 1]])
+    assert_array_equal(scores, [[0.7, 0.7], [0.4, 0.3], [0.5, 0.5]])
+    indices, scores = top_k(s, 4)
+    assert_array_equal(indices[2], [0, 1, 2, 3])
+    assert (np.diff(scores, axis=1) <= 0).all()
+
+
+@pytest.mark.parametrize(
+    ("k", "match"),
+    [
+        (0, r"k must be in \[1, 3\], got 0"),
+        (4, r"k must be in \[1, 3\], got 4"),
+        (1.0, "k must be an integer"),
+    ],
+)
+def test_top_k_rejects_bad_k(k, match):
+    with pytest.raises(ValueError, match=match):
+        top_k([[0.1, 0.2, 0.3]], k)
