@@ -1,0 +1,621 @@
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+import skml.datasets
+from skml.datasets import (
+    load_arff,
+    load_emotions,
+    load_image_folder,
+    load_scene,
+    load_yeast,
+    make_multilabel_digits,
+)
+
+REPO_ROOT = Path(__file__).parents[1]
+SHARED = Path(__file__).parents[2] / "shared" / "datasets"
+
+# loader, name, n_train, n_test, n_features, n_labels
+BUNDLED = [
+    (load_yeast, "yeast", 1500, 917, 103, 14),
+    (load_emotions, "emotions", 391, 202, 72, 6),
+    (load_scene, "scene", 1211, 1196, 294, 6),
+]
+BUNDLED_IDS = [b[1] for b in BUNDLED]
+
+
+# ---------------------------------------------------------------- bundled MULAN data sets
+
+
+@pytest.mark.parametrize("subset", ["train", "test", "all"])
+@pytest.mark.parametrize(
+    ("loader", "name", "n_train", "n_test", "n_features", "n_labels"), BUNDLED, ids=BUNDLED_IDS
+)
+def test_bundled_shapes(loader, name, n_train, n_test, n_features, n_labels, subset):
+    bunch = loader(subset=subset)
+    n = {"train": n_train, "test": n_test, "all": n_train + n_test}[subset]
+    assert bunch.data.shape == (n, n_features)
+    assert bunch.target.shape == (n, n_labels)
+    assert bunch.data.dtype == np.float64
+    assert bunch.target.dtype == np.int64
+    assert set(np.unique(bunch.target)) == {0, 1}
+    assert np.isfinite(bunch.data).all()
+    assert len(bunch.feature_names) == n_features
+    assert len(bunch.target_names) == n_labels
+    assert bunch.frame is None
+    assert "Tsoumakas" in bunch.DESCR
+
+
+@pytest.mark.parametrize(
+    ("loader", "name", "n_train", "n_test", "n_features", "n_labels"), BUNDLED, ids=BUNDLED_IDS
+)
+def test_bundled_train_plus_test_is_all(loader, name, n_train, n_test, n_features, n_labels):
+    X_train, y_train = loader(subset="train", return_X_y=True)
+    X_test, y_test = loader(subset="test", return_X_y=True)
+    X_all, y_all = loader(return_X_y=True)
+    assert_array_equal(np.vstack([X_train, X_test]), X_all)
+    assert_array_equal(np.vstack([y_train, y_test]), y_all)
+
+
+@pytest.mark.parametrize("loader", [b[0] for b in BUNDLED], ids=BUNDLED_IDS)
+def test_bundled_return_X_y_matches_bunch(loader):
+    bunch = loader(subset="test")
+    X, y = loader(subset="test", return_X_y=True)
+    assert_array_equal(X, bunch.data)
+    assert_array_equal(y, bunch.target)
+
+
+@pytest.mark.parametrize("loader", [b[0] for b in BUNDLED], ids=BUNDLED_IDS)
+def test_bundled_as_frame(loader):
+    pd = pytest.importorskip("pandas")
+    bunch = loader(subset="train", as_frame=True)
+    plain = loader(subset="train")
+    assert isinstance(bunch.data, pd.DataFrame)
+    assert isinstance(bunch.target, pd.DataFrame)
+    assert list(bunch.data.columns) == list(plain.feature_names)
+    assert list(bunch.target.columns) == list(plain.target_names)
+    assert (bunch.target.dtypes == np.int64).all()
+    assert_array_equal(bunch.data.to_numpy(), plain.data)
+    assert_array_equal(bunch.target.to_numpy(), plain.target)
+    assert list(bunch.frame.columns) == [*plain.feature_names, *plain.target_names]
+    X, y = loader(subset="train", as_frame=True, return_X_y=True)
+    assert isinstance(X, pd.DataFrame) and isinstance(y, pd.DataFrame)
+
+
+@pytest.mark.parametrize("subset", ["validation", "Train", None])
+def test_bundled_bad_subset(subset):
+    with pytest.raises(ValueError, match=f"subset must be .*got {subset!r}"):
+        load_emotions(subset=subset)
+
+
+def test_bundled_label_names():
+    assert list(load_yeast().target_names) == [f"Class{i}" for i in range(1, 15)]
+    assert list(load_scene().target_names) == [
+        "Beach",
+        "Sunset",
+        "FallFoliage",
+        "Field",
+        "Mountain",
+        "Urban",
+    ]
+    assert list(load_emotions().target_names) == [
+        "amazed-suprised",
+        "happy-pleased",
+        "relaxing-calm",
+        "quiet-still",
+        "sad-lonely",
+        "angry-aggresive",
+    ]
+
+
+def test_bundled_label_statistics():
+    # Label cardinality and distinct label sets from MULAN's statistics table.
+    for loader, cardinality, n_sets in [
+        (load_yeast, 4.237, 198),
+        (load_emotions, 1.868, 27),
+        (load_scene, 1.074, 15),
+    ]:
+        y = loader(return_X_y=True)[1]
+        assert_allclose(y.sum(axis=1).mean(), cardinality, atol=1e-3)
+        assert len(np.unique(y, axis=0)) == n_sets
+
+
+@pytest.mark.parametrize(
+    ("loader", "first_values", "first_labels"),
+    [
+        (load_yeast, [0.0937, 0.139771, 0.062774], [0, 0, 1, 1] + [0] * 10),
+        (load_emotions, [0.034741, 0.089665, 0.091225, -73.302422], [0, 1, 1, 0, 0, 0]),
+        (load_scene, [0.646467, 0.666435, 0.685047], [1, 0, 0, 0, 1, 0]),
+    ],
+    ids=BUNDLED_IDS,
+)
+def test_bundled_first_row_exact(loader, first_values, first_labels):
+    # Copied from the first data row of <name>-train.arff: float64 values, no rounding.
+    X, y = loader(subset="train", return_X_y=True)
+    assert X[0, : len(first_values)].tolist() == first_values
+    assert y[0].tolist() == first_labels
+
+
+def test_bundled_data_is_fresh_copy():
+    X, y = load_yeast(return_X_y=True)
+    X[:] = 0
+    y[:] = 0
+    assert load_yeast(return_X_y=True)[0].any()
+
+
+def test_bundled_files_covered_by_package_data():
+    data_dir = Path(skml.datasets.__file__).parent / "data"
+    assert sorted(p.name for p in data_dir.iterdir() if p.suffix == ".npz") == [
+        "emotions.npz",
+        "scene.npz",
+        "yeast.npz",
+    ]
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text()
+    assert '"skml.datasets" = ["data/*"]' in pyproject
+
+
+def _raw_rows(path):
+    """Data rows of a dense MULAN ARFF file as a (n, n_attributes) str array, no parser."""
+    text = path.read_text().split("@data", 1)[1]
+    return np.array([row.split(",") for row in text.split()])
+
+
+def _raw_attribute_names(path):
+    header = path.read_text().split("@data", 1)[0]
+    return [line.split()[1] for line in header.splitlines() if line.startswith("@attribute")]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared MULAN files not available")
+@pytest.mark.parametrize(("loader", "name"), [(b[0], b[1]) for b in BUNDLED], ids=BUNDLED_IDS)
+@pytest.mark.parametrize("subset", ["train", "test"])
+def test_bundled_equals_original_arff(loader, name, subset):
+    arff = SHARED / name / f"{name}-{subset}.arff"
+    bundled = loader(subset=subset)
+    raw = _raw_rows(arff)
+    names = _raw_attribute_names(arff)
+    # Labels by name, from columns found independently of skml's parser.
+    label_cols = [names.index(label) for label in bundled.target_names]
+    feature_cols = [names.index(feature) for feature in bundled.feature_names]
+    assert_array_equal(bundled.target, raw[:, label_cols].astype(np.int64))
+    assert_array_equal(bundled.data, raw[:, feature_cols].astype(np.float64))  # exact
+    parsed = load_arff(arff, label_xml=SHARED / name / f"{name}.xml")
+    assert_array_equal(parsed.data, bundled.data)
+    assert_array_equal(parsed.target, bundled.target)
+    assert list(parsed.target_names) == list(bundled.target_names)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared MULAN files not available")
+def test_yeast_labels_matched_by_name_not_xml_order():
+    xml = SHARED / "yeast" / "yeast.xml"
+    xml_order = [line.split('"')[1] for line in xml.read_text().splitlines() if "name=" in line]
+    arff_order = [f"Class{i}" for i in range(1, 15)]
+    assert sorted(xml_order) == sorted(arff_order) and xml_order != arff_order
+    bunch = load_arff(SHARED / "yeast" / "yeast-test.arff", label_xml=xml)
+    assert list(bunch.target_names) == arff_order
+    raw = _raw_rows(SHARED / "yeast" / "yeast-test.arff")
+    # Class6 is the 4th label of the XML but the 109th attribute (103 features + 6).
+    assert_array_equal(bunch.target[:, 5], raw[:, 103 + 5].astype(int))
+    assert not np.array_equal(bunch.target[:, 3], bunch.target[:, 5])
+    assert_array_equal(load_yeast(subset="test").target, bunch.target)
+
+
+# ---------------------------------------------------------------- load_arff
+
+DENSE = """% a comment
+@relation 'toy data'
+
+@attribute x1 numeric
+@attribute lab_b {0,1}
+@attribute 'feature two' REAL
+@attribute lab_a {0,1}
+@attribute x3 integer
+
+@data
+1.5,0,2,1,3
+% comment in the data
+-0.25,1,?,0,4
+
+7,1,8,1,9
+"""
+
+XML = """<?xml version="1.0" encoding="utf-8"?>
+<labels xmlns="http://mulan.sourceforge.net/labels">
+<label name="lab_a"></label>
+<label name="lab_b"></label>
+</labels>
+"""
+
+
+@pytest.fixture
+def dense_arff(tmp_path):
+    path = tmp_path / "toy.arff"
+    path.write_text(DENSE)
+    xml = tmp_path / "toy.xml"
+    xml.write_text(XML)
+    return path, xml
+
+
+def test_load_arff_xml_order_differs_from_columns(dense_arff):
+    path, xml = dense_arff
+    bunch = load_arff(path, label_xml=xml)
+    assert list(bunch.target_names) == ["lab_b", "lab_a"]  # ARFF order, not XML order
+    assert list(bunch.feature_names) == ["x1", "feature two", "x3"]
+    assert_array_equal(bunch.target, [[0, 1], [1, 0], [1, 1]])
+    assert bunch.target.dtype == np.int64
+    expected = np.array([[1.5, 2, 3], [-0.25, np.nan, 4], [7, 8, 9]])
+    assert isinstance(bunch.data, np.ndarray)
+    assert_array_equal(bunch.data, expected)  # '?' -> NaN
+
+
+def test_load_arff_label_names_in_any_order(dense_arff):
+    path, _ = dense_arff
+    X, y = load_arff(path, label_names=["lab_a", "lab_b"], return_X_y=True)
+    assert_array_equal(y, [[0, 1], [1, 0], [1, 1]])  # columns lab_b, lab_a
+    assert X.shape == (3, 3)
+
+
+def test_load_arff_n_labels_end_and_start(tmp_path):
+    path = tmp_path / "c.arff"
+    path.write_text(
+        "@relation r\n@attribute a {0,1}\n@attribute f numeric\n@attribute b {0,1}\n"
+        "@attribute c {0,1}\n@data\n1,0.5,0,1\n0,2.5,1,1\n"
+    )
+    end = load_arff(path, n_labels=2)
+    assert list(end.target_names) == ["b", "c"]
+    assert_array_equal(end.target, [[0, 1], [1, 1]])
+    assert_array_equal(end.data, [[1, 0.5], [0, 2.5]])
+    start = load_arff(path, n_labels=1, label_location="start")
+    assert list(start.target_names) == ["a"]
+    assert_array_equal(start.data, [[0.5, 0, 1], [2.5, 1, 1]])
+
+
+def test_load_arff_gzip(dense_arff, tmp_path):
+    path, xml = dense_arff
+    gz = tmp_path / "toy.arff.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    plain = load_arff(path, label_xml=xml)
+    packed = load_arff(gz, label_xml=xml)
+    assert_array_equal(packed.data, plain.data)
+    assert_array_equal(packed.target, plain.target)
+
+
+SPARSE = """@relation sparse
+@attribute f0 numeric
+@attribute f1 numeric
+@attribute f2 numeric
+@attribute y0 {0,1}
+@attribute y1 {0,1}
+@data
+{0 1.5,2 -3,4 1}
+{}
+{1 2,3 1,4 1}
+{ 2 7 , 3 1 }
+"""
+
+
+def test_load_arff_sparse_gives_csr(tmp_path):
+    path = tmp_path / "sparse.arff"
+    path.write_text(SPARSE)
+    bunch = load_arff(path, n_labels=2)
+    assert sp.issparse(bunch.data) and bunch.data.format == "csr"
+    assert bunch.data.shape == (4, 3)
+    assert bunch.data.nnz == 4
+    assert_array_equal(bunch.data.toarray(), [[1.5, 0, -3], [0, 0, 0], [0, 2, 0], [0, 0, 7]])
+    assert_array_equal(bunch.target, [[0, 1], [0, 0], [1, 1], [1, 0]])
+    assert isinstance(bunch.target, np.ndarray)
+    dense = load_arff(path, n_labels=2, sparse=False)
+    assert isinstance(dense.data, np.ndarray)
+    assert_array_equal(dense.data, bunch.data.toarray())
+
+
+def test_load_arff_dense_forced_sparse(dense_arff):
+    path, xml = dense_arff
+    bunch = load_arff(path, label_xml=xml, sparse=True)
+    assert sp.issparse(bunch.data) and bunch.data.format == "csr"
+    assert_array_equal(bunch.data.toarray(), load_arff(path, label_xml=xml).data)
+
+
+@pytest.mark.parametrize(
+    ("relation", "labels"),
+    [("'Music: -C 2'", ["y0", "y1"]), ("'Music: -C -2 -split 50'", ["g0", "g1"])],
+)
+def test_load_arff_meka_header(tmp_path, relation, labels):
+    path = tmp_path / "meka.arff"
+    path.write_text(
+        f"@relation {relation}\n@attribute y0 {{0,1}}\n@attribute y1 {{0,1}}\n"
+        "@attribute f numeric\n@attribute g0 {0,1}\n@attribute g1 {0,1}\n"
+        "@data\n1,0,0.5,0,1\n0,1,1.5,1,1\n"
+    )
+    bunch = load_arff(path)
+    assert list(bunch.target_names) == labels
+    assert bunch.data.shape == (2, 3)
+    # Explicit arguments win over the header.
+    assert list(load_arff(path, n_labels=1).target_names) == ["g1"]
+
+
+def test_load_arff_nominal_feature_codes(tmp_path):
+    path = tmp_path / "nominal.arff"
+    path.write_text(
+        "@relation r\n@attribute colour {red,'dark green',blue}\n@attribute flag {0,1}\n"
+        "@attribute y {0,1}\n@data\nblue,1,1\n'dark green',0,0\n?,1,1\n"
+    )
+    bunch = load_arff(path, n_labels=1)
+    assert_array_equal(bunch.data, [[2, 1], [1, 0], [np.nan, 1]])
+
+
+def _write(tmp_path, text, name="bad.arff"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ("1,0,2,1,3\n1,0,2,1\n", r"line 12: expected 5 comma-separated values, got 4"),
+        ("1,0,2,1,3\n\n1,0,abc,1,3\n", r"line 13: non-numeric value 'abc'.*'feature two'"),
+        ("1,?,2,1,3\n", r"line 11: missing label value '\?' for label 'lab_b'"),
+        ("1,0,2,2,3\n", r"line 11: label value '2' is not 0 or 1 for label 'lab_a'"),
+        ("{0 1,7 1}\n", r"line 11: sparse index 7 out of range \[0, 4\]"),
+        ("{0 1}\n{3 1,1 1}\n", r"line 12: sparse indices must be strictly increasing"),
+        ("{0 1}\n{x 1}\n", r"line 12: sparse index 'x' is not an integer"),
+        ("{0 1,2}\n", r"line 11: sparse entry '2' is not 'index value'"),
+        ("{0 1,2 zz}\n", r"line 11: non-numeric value 'zz'"),
+    ],
+)
+def test_load_arff_malformed_rows_name_the_line(tmp_path, data, match):
+    header = DENSE.split("@data\n")[0] + "@data\n"
+    assert header.count("\n") == 10  # data starts on line 11
+    path = _write(tmp_path, header + data)
+    with pytest.raises(ValueError, match=match):
+        load_arff(path, label_names=["lab_a", "lab_b"])
+
+
+def test_load_arff_malformed_header(tmp_path):
+    with pytest.raises(ValueError, match=r"line 2: attribute 's' has type 'string'"):
+        load_arff(_write(tmp_path, "@relation r\n@attribute s string\n@data\n"), n_labels=1)
+    with pytest.raises(ValueError, match=r"line 3: label attribute 'y' must be nominal \{0,1\}"):
+        load_arff(
+            _write(tmp_path, "@relation r\n@attribute x numeric\n@attribute y {a,b}\n@data\n"),
+            n_labels=1,
+        )
+    with pytest.raises(ValueError, match="no @data section"):
+        load_arff(_write(tmp_path, "@relation r\n@attribute x numeric\n"), n_labels=1)
+    with pytest.raises(ValueError, match=r"line 2: expected @relation"):
+        load_arff(_write(tmp_path, "@relation r\nfoo\n@data\n"), n_labels=1)
+
+
+def test_load_arff_unknown_label_names(dense_arff, tmp_path):
+    path, _ = dense_arff
+    with pytest.raises(ValueError, match=r"unknown label name 'lab_c'"):
+        load_arff(path, label_names=["lab_a", "lab_c"])
+    xml = _write(tmp_path, XML.replace('"lab_b"', '"lab_c"'), "bad.xml")
+    with pytest.raises(ValueError, match=r"bad.xml, line 4: unknown label name 'lab_c'"):
+        load_arff(path, label_xml=xml)
+
+
+def test_load_arff_bad_arguments(dense_arff):
+    path, xml = dense_arff
+    with pytest.raises(ValueError, match="no label information"):
+        load_arff(path)
+    with pytest.raises(ValueError, match="give only one of"):
+        load_arff(path, label_xml=xml, n_labels=2)
+    with pytest.raises(ValueError, match="label_location must be"):
+        load_arff(path, n_labels=2, label_location="middle")
+    with pytest.raises(ValueError, match=r"n_labels must be in \[1, 5\], got 6"):
+        load_arff(path, n_labels=6)
+    with pytest.raises(ValueError, match="duplicate label names"):
+        load_arff(path, label_names=["lab_a", "lab_a"])
+
+
+# ---------------------------------------------------------------- load_image_folder
+
+COLOURS = {"a": (255, 0, 0), "b": (0, 255, 0), "c": (0, 0, 255)}
+
+
+@pytest.fixture
+def image_dir(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (10, 6), COLOURS["a"]).save(folder / "a.png")
+    Image.new("L", (5, 5), 255).convert("RGB").save(folder / "b.png")  # saved as RGB
+    Image.new("RGB", (20, 20), COLOURS["c"]).save(folder / "c.jpg")
+    Image.new("L", (7, 7), 128).save(folder / "gray.png")
+    return folder
+
+
+def _csv(tmp_path, text):
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    return path
+
+
+def test_load_image_folder_one_column_per_label(tmp_path, image_dir):
+    csv = _csv(tmp_path, "id,cat,dog\na,1,0\nb,0,1\nc,1,1\ngray,0,0\n")
+    bunch = load_image_folder(csv, image_dir, target_size=(4, 6))
+    assert bunch.data.shape == (4, 4, 6, 3)
+    assert bunch.data.dtype == np.float32
+    assert bunch.data.min() >= 0 and bunch.data.max() <= 1
+    assert_allclose(bunch.data[0], np.broadcast_to([1, 0, 0], (4, 6, 3)), atol=0.02)
+    assert_allclose(bunch.data[2], np.broadcast_to([0, 0, 1], (4, 6, 3)), atol=0.02)  # jpeg
+    assert_allclose(bunch.data[3], 128 / 255, atol=1e-6)  # grayscale -> RGB
+    assert_array_equal(bunch.target, [[1, 0], [0, 1], [1, 1], [0, 0]])
+    assert list(bunch.target_names) == ["cat", "dog"]
+    assert list(bunch.ids) == ["a", "b", "c", "gray"]
+    X, y = load_image_folder(csv, image_dir, label_columns=["dog"], return_X_y=True)
+    assert X.shape == (4, 64, 64, 3)
+    assert_array_equal(y, [[0], [1], [1], [0]])
+
+
+def test_load_image_folder_label_lists(tmp_path, image_dir):
+    csv = _csv(
+        tmp_path,
+        "file,genres\na.png,drama|thriller\nb,\"['drama', 'science fiction']\"\nc,\n"
+        'gray,"thriller; drama"\n',
+    )
+    bunch = load_image_folder(
+        csv, image_dir, id_column="file", labels_column="genres", target_size=(3, 3)
+    )
+    assert list(bunch.target_names) == ["drama", "science fiction", "thriller"]
+    assert_array_equal(bunch.target, [[1, 0, 1], [1, 1, 0], [0, 0, 0], [1, 0, 1]])
+    assert list(bunch.ids) == ["a.png", "b", "c", "gray"]
+    csv2 = _csv(tmp_path, "id,tags\na,x/y\nb,y\n")
+    bunch = load_image_folder(
+        csv2,
+        image_dir,
+        labels_column="tags",
+        label_separator="/",
+        extension=".png",
+        target_size=(3, 3),
+    )
+    assert list(bunch.target_names) == ["x", "y"]
+    assert_array_equal(bunch.target, [[1, 1], [0, 1]])
+
+
+def test_load_image_folder_missing_images(tmp_path, image_dir):
+    csv = _csv(tmp_path, "id,cat\na,1\nmissing1,0\nb,1\nmissing2,1\n")
+    with pytest.raises(FileNotFoundError, match=r"2 missing.*'missing1', 'missing2'"):
+        load_image_folder(csv, image_dir, target_size=(4, 4))
+    with pytest.warns(UserWarning, match=r"'missing1', 'missing2'"):
+        bunch = load_image_folder(csv, image_dir, target_size=(4, 4), on_missing="warn")
+    assert bunch.data.shape == (2, 4, 4, 3)
+    assert list(bunch.ids) == ["a", "b"]
+    assert_array_equal(bunch.target, [[1], [1]])
+
+
+def test_load_image_folder_unreadable_image(tmp_path, image_dir):
+    (image_dir / "broken.png").write_text("not an image")
+    csv = _csv(tmp_path, "id,cat\na,1\nbroken,0\n")
+    with pytest.raises(ValueError, match=r"unreadable: 'broken'"):
+        load_image_folder(csv, image_dir)
+    with pytest.warns(UserWarning, match="broken"):
+        X, y = load_image_folder(csv, image_dir, on_missing="warn", return_X_y=True)
+    assert X.shape[0] == 1 and y.shape == (1, 1)
+
+
+def test_load_image_folder_bad_arguments(tmp_path, image_dir):
+    csv = _csv(tmp_path, "id,cat\na,1\nb,2\n")
+    with pytest.raises(ValueError, match=r"label column 'cat' must hold 0 or 1; row 2"):
+        load_image_folder(csv, image_dir)
+    with pytest.raises(ValueError, match="on_missing must be"):
+        load_image_folder(csv, image_dir, on_missing="ignore")
+    with pytest.raises(ValueError, match="target_size must be"):
+        load_image_folder(csv, image_dir, target_size=(0, 4))
+    with pytest.raises(ValueError, match="not both"):
+        load_image_folder(csv, image_dir, label_columns=["cat"], labels_column="cat")
+    with pytest.raises(ValueError, match="id_column 'name'"):
+        load_image_folder(csv, image_dir, id_column="name")
+
+
+def test_load_image_folder_without_pillow(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    csv = _csv(tmp_path, "id,cat\na,1\n")
+    with pytest.raises(ImportError, match=r"skml\[images\]"):
+        load_image_folder(csv, tmp_path)
+
+
+# ---------------------------------------------------------------- make_multilabel_digits
+
+
+def test_make_multilabel_digits_shapes_and_range():
+    bunch = make_multilabel_digits(60, random_state=0)
+    assert bunch.data.shape == (60, 32, 32, 1)
+    assert bunch.data.dtype == np.float32
+    assert bunch.data.min() == 0 and 0.9 < bunch.data.max() <= 1
+    assert bunch.target.shape == (60, 13)
+    assert bunch.target.dtype == np.int64
+    assert list(bunch.target_names[:10]) == [f"digit_{d}" for d in range(10)]
+    assert list(bunch.target_names[10:]) == ["has_even_digit", "has_digit_gt_5", "has_prime_digit"]
+    X, y = make_multilabel_digits(
+        5,
+        canvas_size=24,
+        digit_size=8,
+        max_digits=4,
+        derived_labels=False,
+        flatten=True,
+        return_X_y=True,
+        random_state=0,
+    )
+    assert X.shape == (5, 24 * 24) and y.shape == (5, 10)
+
+
+def test_make_multilabel_digits_deterministic():
+    a = make_multilabel_digits(30, random_state=7)
+    b = make_multilabel_digits(30, random_state=7)
+    c = make_multilabel_digits(30, random_state=8)
+    assert_array_equal(a.data, b.data)
+    assert_array_equal(a.target, b.target)
+    assert not np.array_equal(a.data, c.data)
+    g1 = make_multilabel_digits(5, random_state=np.random.default_rng(3), return_X_y=True)
+    g2 = make_multilabel_digits(5, random_state=np.random.default_rng(3), return_X_y=True)
+    assert_array_equal(g1[0], g2[0])
+
+
+@pytest.mark.parametrize(("min_digits", "max_digits"), [(1, 3), (0, 2), (4, 4)])
+def test_make_multilabel_digits_labels_match_drawn_digits(min_digits, max_digits):
+    size = 12
+    bunch = make_multilabel_digits(
+        80, min_digits=min_digits, max_digits=max_digits, digit_size=size, random_state=1
+    )
+    Y = bunch.target
+    for i in range(len(Y)):
+        drawn = bunch.digits[i][bunch.digits[i] >= 0]
+        assert min_digits <= len(drawn) <= max_digits
+        assert set(np.flatnonzero(Y[i, :10])) == set(drawn.tolist())
+        mask = np.zeros((32, 32), dtype=bool)
+        for r, c in bunch.positions[i][: len(drawn)]:
+            assert not mask[r : r + size, c : c + size].any()  # no overlap
+            mask[r : r + size, c : c + size] = True
+        assert not bunch.data[i, ~mask].any()  # ink only inside the digit boxes
+        for r, c in bunch.positions[i][: len(drawn)]:
+            assert bunch.data[i, r : r + size, c : c + size].max() > 0.5
+    digit_labels = Y[:, :10].astype(bool)
+    assert_array_equal(Y[:, 10], digit_labels[:, [0, 2, 4, 6, 8]].any(axis=1))
+    assert_array_equal(Y[:, 11], digit_labels[:, 6:].any(axis=1))
+    assert_array_equal(Y[:, 12], digit_labels[:, [2, 3, 5, 7]].any(axis=1))
+    assert Y[:, :10].sum(axis=0).min() > 0  # every class occurs
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"canvas_size": 20, "max_digits": 2}, r"canvas_size=20 is too small for max_digits=2"),
+        ({"canvas_size": 32, "max_digits": 5}, r"at most 4 fit"),
+        ({"min_digits": 4, "max_digits": 3}, r"min_digits must be in \[0, 3\], got 4"),
+        ({"n_samples": 0}, r"n_samples must be >= 1, got 0"),
+        ({"digit_size": 40}, r"digit_size=40 does not fit canvas_size=32"),
+        ({"random_state": "seed"}, r"random_state must be"),
+    ],
+)
+def test_make_multilabel_digits_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_multilabel_digits(**kwargs)
+
+
+# ---------------------------------------------------------------- package
+
+
+def test_public_names_and_no_tensorflow_import():
+    assert sorted(skml.datasets.__all__) == [
+        "load_arff",
+        "load_emotions",
+        "load_image_folder",
+        "load_scene",
+        "load_yeast",
+        "make_multilabel_digits",
+    ]
+    code = (
+        "import sys, skml.datasets; "
+        "bad = [m for m in ('tensorflow', 'keras', 'PIL') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), *sys.path])}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
