@@ -60,6 +60,68 @@ def progress_callback(epochs):
     return EpochProgress()
 
 
+def _steps_per_execution(n_train, batch_size):
+    """Run a whole epoch per compiled call, bounded so progress stays responsive."""
+    steps = -(-n_train // batch_size)
+    return int(max(1, min(steps, 64)))
+
+
+def train(network, *, loss, optimizer, train, validation, epochs, batch_size, patience, seed,
+          verbose):
+    """Train ``network`` in place and return its history.
+
+    Parameters
+    ----------
+    network : keras.Model
+        Uncompiled network; compiled here with ``loss`` and ``optimizer``.
+    loss, optimizer : keras objects
+    train : tuple of ndarray
+        ``(X, y, sample_weight)``, float32.
+    validation : tuple of ndarray or None
+        Held-out ``(X, y, sample_weight)``; when given, training stops after ``patience``
+        epochs without improvement of its loss and the best weights are restored.
+    epochs, batch_size, patience : int
+    seed : int
+        Seed of the per-epoch shuffling.
+    verbose : int
+        0 silent, 1 one progress bar over epochs, 2 one line per epoch.
+
+    Returns
+    -------
+    history : dict of str to list of float
+        ``loss`` (and ``val_loss``) per epoch.
+    """
+    keras = import_keras()
+    network.compile(
+        optimizer=optimizer,
+        loss=loss,
+        steps_per_execution=_steps_per_execution(train[0].shape[0], batch_size),
+    )
+    train_ds = make_dataset(*train, batch_size=batch_size, shuffle=True, seed=seed)
+    callbacks = []
+    val_ds = None
+    if validation is not None:
+        val_ds = make_dataset(
+            *validation, batch_size=max(batch_size, 1024), shuffle=False, seed=None
+        )
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=patience, restore_best_weights=True
+            )
+        )
+    if verbose == 1:
+        callbacks.append(progress_callback(epochs))
+    history = network.fit(
+        train_ds,
+        epochs=epochs,
+        validation_data=val_ds,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset reshuffles itself, with its own seed
+        verbose=2 if verbose >= 2 else 0,
+    )
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
 class Predictor:
     """Fast, picklable-by-omission inference for a fitted Keras model."""
 

@@ -345,39 +345,22 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             loss = get_loss(self.loss, pos_weight)
 
         network = self._build_network(X.shape[1], targets, loss, seed_network)
-        network.compile(
-            optimizer=self._make_optimizer(keras),
-            loss=loss,
-            steps_per_execution=_steps_per_execution(len(train_idx), self.batch_size),
-        )
-        train_ds = _training.make_dataset(
-            X[train_idx], y_net[train_idx], sample_weight[train_idx],
-            batch_size=self.batch_size, shuffle=True, seed=seed_shuffle,
-        )
-        callbacks = []
-        val_ds = None
+        validation = None
         if val_idx is not None and self.early_stopping:
-            val_ds = _training.make_dataset(
-                X[val_idx], y_net[val_idx], sample_weight[val_idx],
-                batch_size=max(self.batch_size, 1024), shuffle=False, seed=None,
-            )
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=self.patience, restore_best_weights=True
-                )
-            )
-        if self.verbose == 1:
-            callbacks.append(_training.progress_callback(self.epochs))
-        history = network.fit(
-            train_ds,
+            validation = (X[val_idx], y_net[val_idx], sample_weight[val_idx])
+        self.history_ = _training.train(
+            network,
+            loss=loss,
+            optimizer=self._make_optimizer(keras),
+            train=(X[train_idx], y_net[train_idx], sample_weight[train_idx]),
+            validation=validation,
             epochs=self.epochs,
-            validation_data=val_ds,
-            callbacks=callbacks,
-            shuffle=False,  # the dataset reshuffles itself, with its own seed
-            verbose=2 if self.verbose >= 2 else 0,
+            batch_size=self.batch_size,
+            patience=self.patience,
+            seed=seed_shuffle,
+            verbose=self.verbose,
         )
         self.model_ = network
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self._predictor = _training.Predictor(network)
         if tune and targets.kind != "multiclass":
             self._tune_thresholds(X, y_net, val_idx)
@@ -570,8 +553,3 @@ def _active_class_weight(class_weight, active):
         return class_weight
     return np.asarray(class_weight, dtype=float)[active]
 
-
-def _steps_per_execution(n_train, batch_size):
-    """Run a whole epoch per compiled call, bounded so progress stays responsive."""
-    steps = -(-n_train // batch_size)
-    return int(max(1, min(steps, 64)))
