@@ -339,7 +339,9 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             if targets.kind == "multilabel" and self.class_weight is not None:
                 pos_weight = compute_pos_weight(
                     y_net[train_idx],
-                    _active_class_weight(self.class_weight, self._active_labels),
+                    _active_class_weight(
+                        self.class_weight, np.asarray(self.classes_), self._active_labels
+                    ),
                     label_names=np.asarray(self.classes_)[self._active_labels],
                 )
             loss = get_loss(self.loss, pos_weight)
@@ -547,9 +549,23 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _active_class_weight(class_weight, active):
-    """Restrict an array-like ``class_weight`` to the trained labels."""
-    if isinstance(class_weight, (str, dict)):
+def _active_class_weight(class_weight, classes, active):
+    """Check a per-label ``class_weight`` against ``classes`` and keep the trained labels."""
+    if isinstance(class_weight, str):
         return class_weight
-    return np.asarray(class_weight, dtype=float)[active]
-
+    if isinstance(class_weight, dict):
+        unknown = [k for k in class_weight if k not in set(classes.tolist())]
+        if unknown:
+            raise ValueError(
+                f"class_weight names unknown label(s) {unknown}; the labels are "
+                f"{classes.tolist()}."
+            )
+        kept = set(classes[active].tolist())
+        return {k: v for k, v in class_weight.items() if k in kept}
+    weights = np.asarray(class_weight, dtype=float)
+    if weights.shape != (len(classes),):
+        raise ValueError(
+            f"class_weight has shape {weights.shape} but y has {len(classes)} labels: give "
+            "one weight per label."
+        )
+    return weights[active]

@@ -22,6 +22,7 @@ _REPORT_SUMMARY_ROWS = (
     "hamming loss",
     "subset accuracy",
 )
+_HEADROOM = 1.25
 
 
 def _check_matplotlib(caller):
@@ -184,6 +185,7 @@ def plot_label_report(report, ax=None, metric="f1-score", sort=True):
     """
     _check_matplotlib("plot_label_report")
     import pandas as pd
+    from matplotlib.ticker import MaxNLocator
 
     if not isinstance(report, pd.DataFrame):
         raise TypeError(
@@ -221,9 +223,14 @@ def plot_label_report(report, ax=None, metric="f1-score", sort=True):
         handles.append(
             ax.axhline(macro, color="C3", linestyle="--", label=f"macro avg ({macro:.3f})")
         )
-    ax.set_xticks(positions, names, rotation=45, ha="right", rotation_mode="anchor")
+    if len(names) > 10 or max(len(name) for name in names) > 8:
+        ax.set_xticks(positions, names, rotation=45, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(positions, names)
     ax.set_xlim(-0.6, len(names) - 0.4)
-    ax.set_ylim(0, 1.05)
+    # Headroom above 1 keeps the legend clear of the bars and the support markers.
+    ax.set_ylim(0, _HEADROOM)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_xlabel("label")
     ax.set_ylabel(metric)
     if "support" in labels.columns:
@@ -232,10 +239,14 @@ def plot_label_report(report, ax=None, metric="f1-score", sort=True):
         (points,) = twin.plot(
             positions, support, marker="o", linestyle="none", color="black", label="support"
         )
-        twin.set_ylim(0, max(1.0, np.nanmax(support, initial=0.0)) * 1.1)
+        twin.set_ylim(0, max(1.0, np.nanmax(support, initial=0.0)) * _HEADROOM)
+        twin.yaxis.set_major_locator(MaxNLocator(integer=True))
         twin.set_ylabel("support")
         handles.append(points)
-    ax.legend(handles=handles, loc="upper right")
+    # On the topmost Axes, so the support markers never cover it.
+    (twin if "support" in labels.columns else ax).legend(
+        handles=handles, loc="upper center", ncols=len(handles), frameon=False
+    )
     return ax
 
 

@@ -1,0 +1,30 @@
+"""Shared fixtures: tiny data and fast settings, so neural tests take seconds."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_multilabel_classification
+
+# Constructor settings that train in well under a second on tiny data.
+FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "batch_size": 32, "random_state": 0}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def multilabel_data():
+    X, y = make_multilabel_classification(
+        n_samples=100, n_features=10, n_classes=4, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(multilabel_data):
+    """One fitted model that read-only tests share."""
+    from skml import KerasMultiLabelClassifier
+
+    X, y = multilabel_data
+    return KerasMultiLabelClassifier(**FAST).fit(X, y)

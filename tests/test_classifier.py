@@ -1,0 +1,387 @@
+"""KerasMultiLabelClassifier: targets, decision rules, persistence and bad input."""
+
+import pickle
+import random
+import subprocess
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+
+from skml import KerasMultiLabelClassifier
+from tests.conftest import FAST
+
+
+def make(**params):
+    return KerasMultiLabelClassifier(**{**FAST, **params})
+
+
+# ------------------------------------------------------------------ targets
+
+
+def test_is_classifier_with_multilabel_tags():
+    clf = KerasMultiLabelClassifier()
+    assert is_classifier(clf)
+    tags = clf.__sklearn_tags__()
+    assert tags.classifier_tags.multi_label
+    assert tags.target_tags.multi_output
+
+
+def test_multilabel_proba_shape_and_range(fitted, multilabel_data):
+    X, y = multilabel_data
+    proba = fitted.predict_proba(X)
+    assert proba.shape == y.shape
+    assert proba.dtype == np.float64
+    assert np.all((proba > 0) & (proba < 1))
+    one = fitted.predict_proba(X[:1])
+    assert one.shape == (1, y.shape[1])
+    assert_allclose(one, proba[:1], rtol=1e-6)
+
+
+def test_predict_is_proba_against_threshold(fitted, multilabel_data):
+    X, y = multilabel_data
+    pred = fitted.predict(X)
+    assert pred.shape == y.shape
+    assert set(np.unique(pred)) <= {0, 1}
+    assert_array_equal(pred, (fitted.predict_proba(X) >= 0.5).astype(int))
+    assert_array_equal(fitted.classes_, np.arange(y.shape[1]))
+    assert fitted.n_labels_ == y.shape[1]
+
+
+def test_network_ends_in_one_sigmoid_per_label(fitted, multilabel_data):
+    _, y = multilabel_data
+    out = fitted.model_.layers[-1]
+    assert out.units == y.shape[1]
+    assert out.activation.__name__ == "sigmoid"
+    assert "loss" in fitted.history_ and len(fitted.history_["loss"]) >= 1
+
+
+def test_one_label_per_row_stays_multilabel(multilabel_data):
+    X, _ = multilabel_data
+    y = np.eye(3, dtype=int)[np.arange(len(X)) % 3]  # exactly one label per row
+    clf = make().fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    assert not np.allclose(proba.sum(axis=1), 1.0)  # independent sigmoids, not a softmax
+    assert clf.predict(X).shape == (len(X), 3)
+
+
+def test_dataframe_and_sparse_targets(multilabel_data):
+    X, y = multilabel_data
+    names = ["drama", "thriller", "comedy", "horror"]
+    clf = make().fit(X, pd.DataFrame(y, columns=names))
+    assert list(clf.classes_) == names
+    labels, proba = clf.predict_top_k(X[:5], k=2)
+    assert labels.shape == (5, 2) and set(labels.ravel()) <= set(names)
+    clf_sparse = make().fit(X, sp.csr_matrix(y))
+    assert_allclose(clf_sparse.predict_proba(X), make().fit(X, y).predict_proba(X), rtol=1e-6)
+
+
+def test_binary_and_multiclass_targets(multilabel_data):
+    X, y = multilabel_data
+    binary = make().fit(X, np.where(y[:, 0] == 1, "yes", "no"))
+    proba = binary.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(binary.predict(X)) <= {"yes", "no"}
+    assert binary.model_.layers[-1].units == 1
+
+    multiclass = make().fit(X, y.sum(axis=1))
+    proba = multiclass.predict_proba(X)
+    assert proba.shape == (len(X), len(np.unique(y.sum(axis=1))))
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert multiclass.model_.layers[-1].activation.__name__ == "softmax"
+
+
+def test_constant_label_warns_and_is_predicted_consistently(multilabel_data):
+    X, y = multilabel_data
+    y = y.copy()
+    y[:, 1] = 0
+    y[:, 2] = 1
+    with pytest.warns(UserWarning, match=r"Label\(s\) 1, 2 are constant"):
+        clf = make().fit(X, y)
+    assert_array_equal(clf.constant_labels_, [1, 2])
+    pred = clf.predict(X)
+    assert np.all(pred[:, 1] == 0) and np.all(pred[:, 2] == 1)
+    proba = clf.predict_proba(X)
+    assert np.all((proba > 0) & (proba < 1))
+
+
+def test_all_labels_constant(multilabel_data):
+    X, _ = multilabel_data
+    y = np.zeros((len(X), 3), dtype=int)
+    with pytest.warns(UserWarning, match="constant"):
+        clf = make().fit(X, y)
+    assert clf.model_ is None
+    assert_array_equal(clf.predict(X), y)
+
+
+# ----------------------------------------------------------- decision rules
+
+
+def test_threshold_per_label(multilabel_data):
+    X, y = multilabel_data
+    thresholds = [0.1, 0.9, 0.5, 0.3]
+    clf = make(threshold=thresholds).fit(X, y)
+    assert_array_equal(clf.thresholds_, thresholds)
+    assert_array_equal(clf.predict(X), (clf.predict_proba(X) >= thresholds).astype(int))
+    with pytest.raises(ValueError, match="one per label"):
+        make(threshold=[0.5, 0.5]).fit(X, y)
+
+
+def test_threshold_f1_is_tuned_on_validation(multilabel_data):
+    from sklearn.metrics import f1_score
+
+    X, y = multilabel_data
+    clf = make(threshold="f1", epochs=5, validation_fraction=0.3).fit(X, y)
+    assert clf.thresholds_.shape == (y.shape[1],)
+    assert not np.allclose(clf.thresholds_, 0.5)
+    default = make(epochs=5, validation_fraction=0.3).fit(X, y)
+    f1_tuned = f1_score(y, clf.predict(X), average="macro", zero_division=0)
+    f1_default = f1_score(y, default.predict(X), average="macro", zero_division=0)
+    assert f1_tuned >= f1_default
+
+
+def test_min_labels(multilabel_data):
+    X, y = multilabel_data
+    clf = make(threshold=0.99, min_labels=1).fit(X, y)
+    pred = clf.predict(X)
+    assert np.all(pred.sum(axis=1) >= 1)
+    top = clf.predict_proba(X).argmax(axis=1)
+    assert np.all(pred[np.arange(len(X)), top] == 1)
+
+
+def test_predict_top_k(fitted, multilabel_data):
+    X, _ = multilabel_data
+    labels, proba = fitted.predict_top_k(X[:7], k=3)
+    assert labels.shape == proba.shape == (7, 3)
+    assert np.all(np.diff(proba, axis=1) <= 0)
+    full = fitted.predict_proba(X[:7])
+    assert_allclose(proba[:, 0], full.max(axis=1))
+    with pytest.raises(ValueError, match="k"):
+        fitted.predict_top_k(X[:2], k=10)
+
+
+def test_class_weight_balanced_weights_positives(multilabel_data):
+    X, y = multilabel_data
+    plain = make(epochs=5).fit(X, y)
+    balanced = make(epochs=5, class_weight="balanced").fit(X, y)
+    assert balanced.model_.loss.pos_weight is not None
+    rare = np.argmin(y.sum(axis=0))
+    assert balanced.predict_proba(X)[:, rare].mean() > plain.predict_proba(X)[:, rare].mean()
+    by_name = make(class_weight={0: 3.0}).fit(X, y)
+    assert_allclose(by_name.model_.loss.pos_weight, [3.0, 1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "focal", "asymmetric"])
+def test_losses_train(loss, multilabel_data):
+    X, y = multilabel_data
+    clf = make(loss=loss, epochs=5, early_stopping=False).fit(X, y)
+    assert clf.history_["loss"][-1] < clf.history_["loss"][0]
+
+
+# --------------------------------------------------------------- user models
+
+
+def test_user_model_instance_is_not_mutated(multilabel_data):
+    import keras
+
+    X, y = multilabel_data
+    user = keras.Sequential(
+        [keras.Input((X.shape[1],)), keras.layers.Dense(y.shape[1], activation="sigmoid")]
+    )
+    before = [w.copy() for w in user.get_weights()]
+    clf = make(model=user).fit(X, y)
+    assert clf.predict_proba(X).shape == y.shape
+    for a, b in zip(before, user.get_weights()):
+        assert_array_equal(a, b)
+
+
+def test_user_build_function_gets_meta_and_kwargs(multilabel_data):
+    import keras
+
+    X, y = multilabel_data
+    seen = {}
+
+    def build(meta, units=4):
+        seen.update(meta=meta, units=units)
+        return keras.Sequential(
+            [
+                keras.Input((meta["n_features_in_"],)),
+                keras.layers.Dense(units, activation="relu"),
+                keras.layers.Dense(meta["n_outputs_expected_"], activation="sigmoid"),
+            ]
+        )
+
+    clf = make(model=build, model_kwargs={"units": 6}).fit(X, y)
+    assert seen["units"] == 6 and seen["meta"]["n_features_in_"] == X.shape[1]
+    assert clf.model_.layers[0].units == 6
+
+    def wrong(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(2)])
+
+    with pytest.raises(ValueError, match="must output 4 probabilities"):
+        make(model=wrong).fit(X, y)
+
+
+# -------------------------------------------- persistence, reproducibility
+
+
+def test_pickle_and_joblib_round_trip(fitted, multilabel_data, tmp_path):
+    X, _ = multilabel_data
+    expected = fitted.predict_proba(X)
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert_allclose(restored.predict_proba(X), expected, rtol=1e-6, atol=1e-7)
+    joblib.dump(fitted, tmp_path / "clf.joblib")
+    assert_allclose(
+        joblib.load(tmp_path / "clf.joblib").predict_proba(X), expected, rtol=1e-6, atol=1e-7
+    )
+    assert_array_equal(restored.predict(X), fitted.predict(X))
+
+
+def test_clone_gives_unfitted_copy(fitted):
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict(np.zeros((1, 10)))
+
+
+def test_same_random_state_same_proba(multilabel_data, fitted):
+    X, y = multilabel_data
+    again = make().fit(X, y)
+    assert_allclose(again.predict_proba(X), fitted.predict_proba(X), rtol=0, atol=1e-6)
+    other = make(random_state=1).fit(X, y)
+    assert not np.allclose(other.predict_proba(X), fitted.predict_proba(X), atol=1e-4)
+
+
+_SUBPROCESS_FIT = """
+import numpy as np, sys
+from sklearn.datasets import make_multilabel_classification
+from skml import KerasMultiLabelClassifier
+X, y = make_multilabel_classification(n_samples=100, n_features=10, n_classes=4,
+                                      random_state=0)
+clf = KerasMultiLabelClassifier(hidden_layer_sizes=(8,), epochs=3, batch_size=32,
+                                random_state=0).fit(X, y)
+np.save(sys.argv[1], clf.predict_proba(X))
+"""
+
+
+def test_same_random_state_across_processes(fitted, multilabel_data, tmp_path):
+    X, _ = multilabel_data
+    out = tmp_path / "proba.npy"
+    subprocess.run([sys.executable, "-c", _SUBPROCESS_FIT, str(out)], check=True)
+    assert_allclose(np.load(out), fitted.predict_proba(X), rtol=0, atol=1e-6)
+
+
+def test_fit_leaves_global_random_state_alone(multilabel_data):
+    import os
+
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    X, y = multilabel_data
+    np.random.seed(123)
+    random.seed(123)
+    np_state, py_state = np.random.get_state()[1].copy(), random.getstate()
+    determinism = tf_config.is_op_determinism_enabled()
+    environ = {k: v for k, v in os.environ.items() if k.startswith(("TF_", "KERAS", "PYTHON"))}
+    tf.random.set_seed(7)
+    expected = tf.random.uniform((3,)).numpy()
+    tf.random.set_seed(7)
+    make().fit(X, y)
+    assert_array_equal(tf.random.uniform((3,)).numpy(), expected)  # TF's global seed untouched
+    assert_array_equal(np.random.get_state()[1], np_state)
+    assert random.getstate() == py_state
+    assert tf_config.is_op_determinism_enabled() == determinism
+    assert {k: v for k, v in os.environ.items() if k.startswith(("TF_", "KERAS", "PYTHON"))} == (
+        environ
+    )
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_input_not_modified(multilabel_data):
+    X, y = multilabel_data
+    X_copy, y_copy = X.copy(), y.copy()
+    clf = make(class_weight="balanced", threshold="f1").fit(X, y)
+    clf.predict(X)
+    assert_array_equal(X, X_copy)
+    assert_array_equal(y, y_copy)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_X(bad, multilabel_data):
+    X, y = multilabel_data
+    X = X.copy()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        make().fit(X, y)
+
+
+def test_non_binary_2d_y(multilabel_data):
+    X, y = multilabel_data
+    y = y.copy()
+    y[0, 0] = 2
+    with pytest.raises(ValueError, match=r"0/1 label indicator matrix.*value\(s\) 2"):
+        make().fit(X, y)
+
+
+def test_nan_in_y(multilabel_data):
+    X, y = multilabel_data
+    y = y.astype(float)
+    y[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN|0/1"):
+        make().fit(X, y)
+
+
+def test_length_mismatch(multilabel_data):
+    X, y = multilabel_data
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        make().fit(X, y[:-1])
+
+
+def test_wrong_feature_count_at_predict(fitted, multilabel_data):
+    X, _ = multilabel_data
+    with pytest.raises(ValueError, match="has 9 features, but KerasMultiLabelClassifier"):
+        fitted.predict(X[:, :9])
+
+
+def test_predict_before_fit(multilabel_data):
+    X, _ = multilabel_data
+    for method in ("predict", "predict_proba", "predict_top_k"):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            getattr(KerasMultiLabelClassifier(), method)(X)
+
+
+def test_empty_X():
+    with pytest.raises(ValueError, match="0 sample"):
+        make().fit(np.empty((0, 4)), np.empty((0, 3)))
+
+
+def test_3d_X_for_mlp(multilabel_data):
+    X, y = multilabel_data
+    with pytest.raises(ValueError, match="Found array with dim 3"):
+        make().fit(X.reshape(len(X), 5, 2), y)
+
+
+def test_bad_parameter_named():
+    X, y = np.zeros((10, 2)), np.zeros((10, 2))
+    with pytest.raises(ValueError, match="'dropout' parameter"):
+        KerasMultiLabelClassifier(dropout=1.5).fit(X, y)
+
+
+def test_verbose_zero_is_silent(multilabel_data, capfd):
+    X, y = multilabel_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make(verbose=0).fit(X, y)
+    captured = capfd.readouterr()
+    assert captured.out == ""

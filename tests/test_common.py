@@ -1,0 +1,32 @@
+"""scikit-learn's estimator checks on every skml estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skml import KerasMultiLabelClassifier
+
+# Each entry: a check that cannot pass, and why (also listed in the README).
+EXPECTED_FAILED_CHECKS = {
+    "KerasMultiLabelClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "mini-batch training: a weight of 2 is not a duplicated row, since batches and "
+            "the number of steps per epoch differ"
+        ),
+    },
+}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(
+    [
+        KerasMultiLabelClassifier(
+            hidden_layer_sizes=(16,), epochs=30, batch_size=16, learning_rate=0.01,
+            random_state=0,
+        )
+    ],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
