@@ -44,7 +44,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         Dropout rate after each hidden layer.
     batch_normalization : bool, default=False
         Batch normalisation before each hidden activation.
-    l2 : float, default=1e-4
+    l2 : float, default=1e-3
         L2 penalty on every kernel.
     model : keras.Model, callable or None, default=None
         A user network replacing the built-in MLP: a Keras model (cloned before training, so the
@@ -158,7 +158,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         activation="relu",
         dropout=0.2,
         batch_normalization=False,
-        l2=1e-4,
+        l2=1e-3,
         model=None,
         model_kwargs=None,
         loss="binary_crossentropy",
