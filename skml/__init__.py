@@ -11,8 +11,17 @@ __version__ = "0.1.0"
 _LAZY = {
     "KerasMultiLabelClassifier": "skml.classifier",
 }
-_SUBMODULES = {"datasets", "metrics", "model_selection", "losses", "thresholds", "resampling",
-               "networks", "plotting", "classifier"}
+_SUBMODULES = {
+    "datasets",
+    "metrics",
+    "model_selection",
+    "losses",
+    "thresholds",
+    "resampling",
+    "networks",
+    "plotting",
+    "classifier",
+}
 
 __all__ = [*_LAZY, *sorted(_SUBMODULES), "__version__"]
 

@@ -72,8 +72,9 @@ def encode_targets(y):
                 "of at least 2 classes."
             )
         if n_classes == 2:
-            return EncodedTargets("binary", codes.astype(np.float32)[:, None],
-                                  encoder.classes_, encoder)
+            return EncodedTargets(
+                "binary", codes.astype(np.float32)[:, None], encoder.classes_, encoder
+            )
         one_hot = np.eye(n_classes, dtype=np.float32)[codes]
         return EncodedTargets("multiclass", one_hot, encoder.classes_, encoder)
     if y.ndim != 2:

@@ -389,9 +389,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             "n_features_in_": n_features,
             "X_shape_": (None, n_features),
             "X_dtype_": np.float32,
-            "target_type_": {"multilabel": "multilabel-indicator"}.get(
-                targets.kind, targets.kind
-            ),
+            "target_type_": {"multilabel": "multilabel-indicator"}.get(targets.kind, targets.kind),
             "classes_": self.classes_,
             "n_classes_": self.n_labels_,
             "n_labels_": self.n_labels_,
@@ -526,6 +524,27 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             proba = proba  # both class columns
         indices, values = top_k(proba, k)
         return np.asarray(self.classes_)[indices], values
+
+    def export(self, path):
+        """Write a TensorFlow SavedModel computing ``predict_proba``, loadable without skml.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to create. Load it with plain TensorFlow:
+            ``tf.saved_model.load(path).serve(X.astype("float32"))`` gives the same
+            probabilities as ``predict_proba``. ``skml.json`` beside it holds ``classes``,
+            ``thresholds`` and ``min_labels``, the decision rule of ``predict``.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The folder written.
+        """
+        check_is_fitted(self)
+        from skml._export import export_saved_model
+
+        return export_saved_model(self, path)
 
     # ----------------------------------------------------------- sklearn API
 

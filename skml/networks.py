@@ -154,9 +154,7 @@ def build_cnn(
     seeds = _seeds(seed)
     input_shape = tuple(input_shape)
     if len(input_shape) != 3:
-        raise ValueError(
-            f"input_shape must be (height, width, channels), got {input_shape!r}"
-        )
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
     filters = _check_positive_ints("filters", filters)
     dense_units = _check_positive_ints("dense_units", dense_units)
     if pooling is not None and pooling not in _POOLING:

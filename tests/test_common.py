@@ -22,7 +22,10 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         KerasMultiLabelClassifier(
-            hidden_layer_sizes=(16,), epochs=30, batch_size=16, learning_rate=0.01,
+            hidden_layer_sizes=(16,),
+            epochs=30,
+            batch_size=16,
+            learning_rate=0.01,
             random_state=0,
         )
     ],
