@@ -54,8 +54,8 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         with its own ``loss`` and ``optimizer``.
     model_kwargs : dict or None, default=None
         Extra arguments of a ``model`` build function.
-    loss : {"binary_crossentropy", "focal", "asymmetric"} or keras loss, default="binary_crossentropy"
-        Loss of a multi-label or binary target. The skml losses (:mod:`skml.losses`) can be given
+    loss : str or keras loss, default="binary_crossentropy"
+        "binary_crossentropy", "focal", "asymmetric" or a loss object. Loss of a multi-label or binary target. The skml losses (:mod:`skml.losses`) can be given
         as instances, whose parameters ``GridSearchCV`` reaches as ``loss__gamma`` and so on.
     class_weight : None, "balanced", array-like of shape (n_labels,) or dict, default=None
         Multi-label: per-label weight of the *positive* term inside the loss

@@ -287,9 +287,9 @@ def test_fit_leaves_global_random_state_alone(multilabel_data):
     from tensorflow.python.framework import config as tf_config
 
     X, y = multilabel_data
-    np.random.seed(123)
+    np.random.seed(123)  # noqa: NPY002 - the legacy global state is what is checked
     random.seed(123)
-    np_state, py_state = np.random.get_state()[1].copy(), random.getstate()
+    np_state, py_state = np.random.get_state()[1].copy(), random.getstate()  # noqa: NPY002
     determinism = tf_config.is_op_determinism_enabled()
     environ = {k: v for k, v in os.environ.items() if k.startswith(("TF_", "KERAS", "PYTHON"))}
     tf.random.set_seed(7)
@@ -297,7 +297,7 @@ def test_fit_leaves_global_random_state_alone(multilabel_data):
     tf.random.set_seed(7)
     make().fit(X, y)
     assert_array_equal(tf.random.uniform((3,)).numpy(), expected)  # TF's global seed untouched
-    assert_array_equal(np.random.get_state()[1], np_state)
+    assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
     assert random.getstate() == py_state
     assert tf_config.is_op_determinism_enabled() == determinism
     assert {k: v for k, v in os.environ.items() if k.startswith(("TF_", "KERAS", "PYTHON"))} == (
