@@ -55,8 +55,9 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     model_kwargs : dict or None, default=None
         Extra arguments of a ``model`` build function.
     loss : str or keras loss, default="binary_crossentropy"
-        "binary_crossentropy", "focal", "asymmetric" or a loss object. Loss of a multi-label or binary target. The skml losses (:mod:`skml.losses`) can be given
-        as instances, whose parameters ``GridSearchCV`` reaches as ``loss__gamma`` and so on.
+        "binary_crossentropy", "focal", "asymmetric" or a loss object, for a multi-label or
+        binary target. The skml losses (:mod:`skml.losses`) can be given as instances, whose
+        parameters ``GridSearchCV`` reaches as ``loss__gamma`` and so on.
     class_weight : None, "balanced", array-like of shape (n_labels,) or dict, default=None
         Multi-label: per-label weight of the *positive* term inside the loss
         (:func:`skml.losses.compute_pos_weight`; "balanced" is ``n_neg / n_pos`` bounded to
