@@ -5,6 +5,11 @@ of a public name, not at package import.
 """
 
 import importlib
+import os
+
+# TensorFlow reads its C++ log level once, at import: keep its start-up INFO/WARNING lines quiet
+# unless the user chose a level. (TF 2.21 still prints a few absl lines before this applies.)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
