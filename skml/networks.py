@@ -1,13 +1,15 @@
 """Keras networks for multi-label classification.
 
 Pure Keras: this module knows nothing of scikit-learn. Every random component (weight
-initialisers, dropout) receives an explicit seed, so a network built twice with the same
-``seed`` is the same network, without touching any global random state.
+initialisers, dropout, augmentation) receives an explicit seed, so a network built twice with
+the same ``seed`` is the same network, without touching any global random state.
 """
+
+import numbers
 
 import keras
 
-__all__ = ["build_mlp"]
+__all__ = ["build_cnn", "build_mlp"]
 
 
 def _seeds(seed):
@@ -89,24 +91,29 @@ def build_mlp(
 
 _POOLING = {"max": keras.layers.MaxPooling2D, "average": keras.layers.AveragePooling2D}
 _GLOBAL_POOLING = {
-    "average": keras.layers.GlobalAveragePooling2D,
     "max": keras.layers.GlobalMaxPooling2D,
+    "average": keras.layers.GlobalAveragePooling2D,
 }
 
 
-def _check_positive_ints(name, values, allow_empty=True):
-    values = tuple(values)
-    if not allow_empty and not values:
-        raise ValueError(f"{name} must not be empty, got {values!r}")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must contain positive ints, got {values!r}")
-    return values
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_positive_ints(name, values, *, allow_empty=True):
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a tuple of positive ints, got {values!r}") from None
+    if not all(_is_int(v) and v >= 1 for v in values) or not (values or allow_empty):
+        qualifier = "a tuple" if allow_empty else "a non-empty tuple"
+        raise ValueError(f"{name} must be {qualifier} of positive ints, got {values!r}")
+    return tuple(int(v) for v in values)
 
 
 def _check_rate(name, value):
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    if not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
 
 
 def _augmentation_layers(augmentation, seeds):
@@ -123,11 +130,12 @@ def _augmentation_layers(augmentation, seeds):
             keras.layers.RandomRotation(0.05, seed=next(seeds), name="random_rotation"),
             keras.layers.RandomZoom(0.1, seed=next(seeds), name="random_zoom"),
         ]
-    layers = list(augmentation)
+    layers = list(augmentation) if isinstance(augmentation, list | tuple) else [augmentation]
     for layer in layers:
         if not isinstance(layer, keras.layers.Layer):
             raise ValueError(
-                f"augmentation must contain Keras layers, got {type(layer).__name__}: {layer!r}"
+                f'augmentation must be None, "light" or a list of Keras layers, '
+                f"got an element {layer!r}"
             )
     return layers
 
@@ -136,11 +144,11 @@ def build_cnn(
     input_shape,
     n_outputs,
     *,
-    filters=(32, 64),
+    filters=(16, 32, 64),
     kernel_size=3,
     pooling="max",
     conv_dropout=0.0,
-    global_pooling=None,
+    global_pooling="max",
     dense_units=(128,),
     dropout=0.25,
     batch_normalization=True,
@@ -150,38 +158,140 @@ def build_cnn(
     output_activation="sigmoid",
     seed=None,
 ):
-    """Build a convolutional network for images ending in one unit per output."""
-    seeds = _seeds(seed)
-    input_shape = tuple(input_shape)
-    if len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
-    filters = _check_positive_ints("filters", filters)
-    dense_units = _check_positive_ints("dense_units", dense_units)
-    if pooling is not None and pooling not in _POOLING:
-        raise ValueError(f'pooling must be "max", "average" or None, got {pooling!r}')
-    if global_pooling is not None and global_pooling not in _GLOBAL_POOLING:
-        raise ValueError(
-            f'global_pooling must be "average", "max" or None, got {global_pooling!r}'
-        )
-    _check_rate("dropout", dropout)
-    _check_rate("conv_dropout", conv_dropout)
-    regularizer = keras.regularizers.L2(l2) if l2 else None
+    """Build a convolutional network for images ending in one unit per output.
 
+    The network is ``[augmentation] -> features -> [global pooling] -> dense head -> output``.
+    The features are either the convolution blocks described by ``filters`` or a
+    user-supplied ``backbone``. Each convolution block is ``Conv2D(f, kernel_size,
+    padding="same")``, ``BatchNormalization`` (optional), ReLU, 2x2 pooling (optional) and
+    ``SpatialDropout2D`` (optional).
+
+    The defaults (three blocks of 16, 32 and 64 filters, global max pooling, one dense layer
+    of 128 units) suit small images such as the 32x32 canvases of
+    :func:`skml.datasets.make_multilabel_digits`: about 34,000 weights, a few seconds per
+    epoch of 4,000 images on two CPU cores. Global max pooling answers "is this pattern
+    anywhere in the image?", which is the question a multi-label image task asks of each
+    label, and it keeps the head small whatever the image size.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Shape of one image, ``(height, width, channels)``.
+    n_outputs : int
+        Number of output units: one per label for ``"sigmoid"``, one per class for
+        ``"softmax"``.
+    filters : tuple of int, default=(16, 32, 64)
+        Filters of each convolution block; ignored when ``backbone`` is given.
+    kernel_size : int or tuple of (int, int), default=3
+        Height and width of the convolution windows.
+    pooling : {"max", "average"} or None, default="max"
+        2x2 pooling at the end of each block, which halves height and width; None keeps
+        the full resolution. Each pooling step needs an image at least twice as large.
+    conv_dropout : float, default=0.0
+        Rate of ``SpatialDropout2D`` (whole feature maps dropped) after each block.
+    global_pooling : {"max", "average"} or None, default="max"
+        How the last feature map (of the blocks or of a 4-D ``backbone`` output) becomes a
+        vector: global max or average pooling over height and width, or None to flatten
+        it (more weights, and tied to the image size).
+    dense_units : tuple of int, default=(128,)
+        Units of the ReLU layers of the head; ``()`` connects the features to the output.
+    dropout : float, default=0.25
+        Dropout rate after each dense layer of the head.
+    batch_normalization : bool, default=True
+        Insert a ``BatchNormalization`` layer before each block's activation. Its momentum
+        is 0.9 so that the moving statistics used at inference settle within the few
+        hundred steps of a short fit (Keras' 0.99 needs thousands).
+    l2 : float, default=0.0
+        L2 penalty on the kernels of every ``Conv2D`` and ``Dense`` layer built here.
+    augmentation : None, "light" or list of keras.layers.Layer, default=None
+        Layers applied to the input images. ``"light"`` is ``RandomFlip("horizontal")``,
+        ``RandomRotation(0.05)`` and ``RandomZoom(0.1)``; a horizontal flip changes what
+        some symbols mean (digits, letters), so choose it knowingly. Keras' random
+        preprocessing layers act only while training and pass images through unchanged at
+        inference. Layers given in a list are used as they are, with their own seeds.
+    backbone : keras.Model or keras.layers.Layer, default=None
+        A network mapping the images (after augmentation) to a feature map
+        ``(batch, h, w, c)`` or a feature vector ``(batch, d)``, for instance a
+        ``keras.applications`` model built with ``include_top=False``. It replaces the
+        convolution blocks; the head is put on top. The instance itself becomes a layer of
+        the returned model, so its weights are shared with it and are trained with it
+        unless you set ``backbone.trainable = False`` before compiling (in Keras 3 a frozen
+        backbone also runs its ``BatchNormalization`` layers in inference mode). Any input
+        scaling a pretrained backbone expects is yours to do, in the data or in the
+        backbone.
+    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+        Activation of the output layer.
+    seed : int or None, default=None
+        Seed of the initialisers, the dropout masks and the ``"light"`` augmentation. The
+        same seed builds the same network; no global random state is read or changed.
+
+    Returns
+    -------
+    model : keras.Model
+        Uncompiled functional model mapping ``(batch, height, width, channels)`` images to
+        ``(batch, n_outputs)`` probabilities.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or if the image is too small for the number of
+        pooling steps.
+    """
+    try:
+        input_shape = tuple(input_shape)
+    except TypeError:
+        input_shape = (input_shape,)
+    if len(input_shape) != 3 or not all(_is_int(v) and v >= 1 for v in input_shape):
+        raise ValueError(
+            f"input_shape must be (height, width, channels) of positive ints, got {input_shape!r}"
+        )
+    if not _is_int(n_outputs) or n_outputs < 1:
+        raise ValueError(f"n_outputs must be a positive int, got {n_outputs!r}")
+    filters = _check_positive_ints("filters", filters, allow_empty=backbone is not None)
+    kernel_sizes = (kernel_size, kernel_size) if _is_int(kernel_size) else kernel_size
+    if not (
+        isinstance(kernel_sizes, tuple | list)
+        and len(kernel_sizes) == 2
+        and all(_is_int(v) and v >= 1 for v in kernel_sizes)
+    ):
+        raise ValueError(
+            f"kernel_size must be a positive int or a pair of them, got {kernel_size!r}"
+        )
+    if pooling not in (*_POOLING, None):
+        raise ValueError(f'pooling must be "max", "average" or None, got {pooling!r}')
+    if global_pooling not in (*_GLOBAL_POOLING, None):
+        raise ValueError(
+            f'global_pooling must be "max", "average" or None, got {global_pooling!r}'
+        )
+    _check_rate("conv_dropout", conv_dropout)
+    _check_rate("dropout", dropout)
+    dense_units = _check_positive_ints("dense_units", dense_units)
+    if not isinstance(l2, numbers.Real) or l2 < 0:
+        raise ValueError(f"l2 must be a float >= 0, got {l2!r}")
+    if backbone is not None and not isinstance(backbone, keras.layers.Layer):
+        raise ValueError(f"backbone must be None or a Keras model, got {backbone!r}")
+    if backbone is None and pooling is not None:
+        smallest = 2 ** len(filters)
+        if min(input_shape[:2]) < smallest:
+            raise ValueError(
+                f"input_shape {input_shape!r} is too small for {len(filters)} 2x2 pooling "
+                f"steps: height and width must be at least {smallest}; use fewer filters "
+                f"or pooling=None"
+            )
+
+    seeds = _seeds(seed)
+    regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=input_shape, name="images")
     x = inputs
     for layer in _augmentation_layers(augmentation, seeds):
         x = layer(x)
     if backbone is not None:
         x = backbone(x)
-        if len(x.shape) == 4:
-            x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-        elif len(x.shape) > 2:
-            x = keras.layers.Flatten(name="flatten")(x)
     else:
         for i, n_filters in enumerate(filters):
             x = keras.layers.Conv2D(
                 n_filters,
-                kernel_size,
+                tuple(kernel_sizes),
                 padding="same",
                 kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
                 kernel_regularizer=regularizer,
@@ -189,7 +299,7 @@ def build_cnn(
                 name=f"conv_{i}",
             )(x)
             if batch_normalization:
-                x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+                x = keras.layers.BatchNormalization(momentum=0.9, name=f"batch_norm_{i}")(x)
             x = keras.layers.Activation("relu", name=f"activation_{i}")(x)
             if pooling is not None:
                 x = _POOLING[pooling](2, name=f"pool_{i}")(x)
@@ -197,10 +307,10 @@ def build_cnn(
                 x = keras.layers.SpatialDropout2D(
                     conv_dropout, seed=next(seeds), name=f"conv_dropout_{i}"
                 )(x)
-        if global_pooling is None:
-            x = keras.layers.Flatten(name="flatten")(x)
-        else:
-            x = _GLOBAL_POOLING[global_pooling](name="global_pool")(x)
+    if len(x.shape) == 4 and global_pooling is not None:
+        x = _GLOBAL_POOLING[global_pooling](name="global_pool")(x)
+    elif len(x.shape) > 2:
+        x = keras.layers.Flatten(name="flatten")(x)
     for i, units in enumerate(dense_units):
         x = keras.layers.Dense(
             units,
