@@ -149,6 +149,26 @@ def test_threshold_f1_is_tuned_on_validation(multilabel_data):
     assert f1_tuned >= f1_default
 
 
+def test_threshold_cv_tunes_on_out_of_fold_predictions(multilabel_data):
+    from skml.model_selection import MultilabelStratifiedKFold
+    from skml.thresholds import tune_thresholds
+
+    X, y = multilabel_data
+    clf = make(threshold="f1", threshold_cv=3, early_stopping=False).fit(X, y)
+    again = make(threshold="f1", threshold_cv=3, early_stopping=False).fit(X, y)
+    assert_array_equal(clf.thresholds_, again.thresholds_)
+    # Recompute the out-of-fold probabilities by hand: same folds, same inner estimator.
+    seed = int(np.random.RandomState(0).randint(2**31 - 1, size=3)[2])
+    oof = np.empty(y.shape)
+    inner = make(early_stopping=False, random_state=seed)
+    cv = MultilabelStratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
+    for train, test in cv.split(X, y):
+        oof[test] = clone(inner).fit(X[train], y[train]).predict_proba(X[test])
+    assert_allclose(clf.thresholds_, tune_thresholds(y, oof), atol=1e-6)
+    binary = make(threshold="f1", threshold_cv=2).fit(X, y[:, 0])
+    assert binary.thresholds_.shape == (1,)
+
+
 def test_min_labels(multilabel_data):
     X, y = multilabel_data
     clf = make(threshold=0.99, min_labels=1).fit(X, y)
