@@ -1,0 +1,238 @@
+"""The report: environment, CSV of every run, markdown table, one chart per data set."""
+
+import os
+import platform
+import sys
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.protocols import METRICS
+
+__all__ = ["environment", "markdown_table", "plot_dataset", "summarize", "write_csv"]
+
+#: Columns identifying a run, in CSV order.
+KEYS = ["dataset", "method", "protocol", "fold", "seed"]
+_QUALITY = [m for m in METRICS if not m.endswith("_seconds")]
+_LABEL_OFFSETS = [(6, 6), (6, -13), (-6, 6), (-6, -13)]
+
+
+def environment():
+    """Versions and machine, recorded in every CSV row.
+
+    Returns
+    -------
+    env : dict of str to str or int
+        Versions of skml, scikit-learn, keras, the Keras backend, tensorflow, numpy and
+        Python; the platform and the CPU count (all CPUs, and those this process may use).
+    """
+    import keras
+    import sklearn
+
+    import skml
+
+    backend = keras.backend.backend()
+    try:
+        backend_version = __import__(
+            {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend, backend)
+        ).__version__
+    except ImportError:
+        backend_version = ""
+    try:
+        import tensorflow as tf
+
+        tf_version = tf.__version__
+    except ImportError:
+        tf_version = ""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "skml_version": skml.__version__,
+        "sklearn_version": sklearn.__version__,
+        "keras_version": keras.__version__,
+        "keras_backend": backend,
+        "backend_version": backend_version,
+        "tensorflow_version": tf_version,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": usable,
+    }
+
+
+def write_csv(rows, path):
+    """Write one CSV row per run.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Runs: the :data:`KEYS`, the metrics, sizes and environment.
+    path : path-like
+        The CSV file.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The rows as written.
+    """
+    frame = pd.DataFrame(rows)
+    first = [c for c in [*KEYS, *METRICS] if c in frame.columns]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    frame.to_csv(path, index=False, float_format="%.6g")
+    return frame
+
+
+def summarize(frame):
+    """Mean and standard deviation of each metric over the folds and seeds of a run set.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per run.
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        Indexed by dataset, protocol and method (in first-seen order), with columns
+        ``(metric, "mean")``, ``(metric, "std")`` and ``("runs", "count")``.
+    """
+    groups = frame.groupby(["dataset", "protocol", "method"], sort=False)
+    summary = groups[list(METRICS)].agg(["mean", "std"])
+    summary[("runs", "count")] = groups.size()
+    return summary
+
+
+def _cell(mean, std, bold, digits):
+    text = f"{mean:.{digits}f}"
+    if np.isfinite(std):
+        text += f" ± {std:.{digits}f}"
+    return f"**{text}**" if bold else text
+
+
+def markdown_table(frame):
+    """One markdown table per data set and protocol: a row per method.
+
+    Cells are the mean, ``± std`` where a protocol has several runs. The best mean of each
+    quality metric is bold.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per run.
+
+    Returns
+    -------
+    text : str
+    """
+    summary = summarize(frame)
+    header = (
+        "| method | "
+        + " | ".join(
+            f"{label} {'↓' if lower else '↑'}" if name in _QUALITY else label
+            for name, (label, lower) in METRICS.items()
+        )
+        + " |"
+    )
+    rule = "|---|" + "---:|" * len(METRICS)
+    blocks = []
+    for (dataset, protocol), table in summary.groupby(level=[0, 1], sort=False):
+        runs = frame[(frame.dataset == dataset) & (frame.protocol == protocol)]
+        first = runs.iloc[0]
+        if protocol == "split":
+            what = f"standard split, {first.n_train} train / {first.n_test} test"
+        else:
+            n_repeats = runs.seed.nunique()
+            n_splits = runs.fold.nunique() // n_repeats
+            what = (
+                f"{n_splits} folds x {n_repeats} repeats, stratified, "
+                f"{first.n_train + first.n_test} rows"
+            )
+        lines = [f"### {dataset}: {protocol} ({what}, {first.n_labels} labels)", "", header, rule]
+        best = {
+            name: (table[(name, "mean")].min() if lower else table[(name, "mean")].max())
+            for name, (_, lower) in METRICS.items()
+            if name in _QUALITY
+        }
+        for (_, _, method), row in table.iterrows():
+            cells = [
+                _cell(
+                    row[(name, "mean")],
+                    row[(name, "std")],
+                    name in best and row[(name, "mean")] == best[name],
+                    3 if name in _QUALITY else 2,
+                )
+                for name in METRICS
+            ]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def plot_dataset(frame, dataset, path, methods=None):
+    """Chart macro-F1 against hamming loss, one labelled point per method.
+
+    One panel per protocol; error bars are one standard deviation over the runs. The hamming
+    axis is inverted, so the best methods sit top right.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per run.
+    dataset : str
+        The data set to chart.
+    path : path-like
+        The PNG file.
+    methods : list of str or None, default=None
+        All method names, fixing each method's colour across charts.
+    """
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = summarize(frame[frame.dataset == dataset])
+    protocols = list(summary.index.unique(level="protocol"))
+    methods = list(methods) if methods is not None else list(frame.method.unique())
+    colors = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(1, len(protocols), figsize=(6.5 * len(protocols), 5), squeeze=False)
+    for ax, protocol in zip(axes[0], protocols, strict=True):
+        table = summary.xs((dataset, protocol), level=["dataset", "protocol"])
+        for method, row in table.iterrows():
+            x, y = row[("hamming_loss", "mean")], row[("f1_macro", "mean")]
+            xerr, yerr = row[("hamming_loss", "std")], row[("f1_macro", "std")]
+            color = colors(methods.index(method) % 10 if method in methods else 0)
+            ax.errorbar(
+                x,
+                y,
+                xerr=None if np.isnan(xerr) else xerr,
+                yerr=None if np.isnan(yerr) else yerr,
+                fmt="o",
+                color=color,
+                ecolor=color,
+                elinewidth=1,
+                alpha=0.85,
+                capsize=3,
+                markersize=7,
+            )
+            # Labels go round their points in turn, so that neighbours rarely overlap.
+            dx, dy = _LABEL_OFFSETS[len(ax.texts) % len(_LABEL_OFFSETS)]
+            ax.annotate(
+                method,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="left" if dx > 0 else "right",
+                fontsize=9,
+                color=color,
+            )
+        ax.invert_xaxis()
+        ax.set_xlabel("hamming loss (lower is better, axis inverted)")
+        ax.set_ylabel("macro-F1 (higher is better)")
+        ax.set_title(f"{dataset}, {protocol}: best is top right")
+        ax.grid(alpha=0.3)
+        ax.margins(0.15)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
