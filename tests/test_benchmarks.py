@@ -1,21 +1,13 @@
 """Tests of the benchmark package: the ML-kNN, the constant-label guard, a quick run."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_multilabel_classification
 
-# benchmarks/ is a top-level folder of the repository, not part of the installed package.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from benchmarks.contenders import CONTENDERS  # noqa: E402
-from benchmarks.estimators import ChainEnsemble, ConstantSafe  # noqa: E402
-from benchmarks.mlknn import MLkNN  # noqa: E402
+from benchmarks.contenders import CONTENDERS
+from benchmarks.estimators import ChainEnsemble, ConstantSafe
+from benchmarks.mlknn import MLkNN
 
 
 @pytest.fixture
