@@ -9,6 +9,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -37,13 +38,34 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default=(256,)
-        Units per hidden layer of the built-in MLP; ``()`` gives a logistic regression per label.
+        Units per hidden layer of the built-in MLP (``()`` gives a logistic regression per
+        label), or of the dense head after the convolution blocks of the CNN.
+    architecture : {"mlp", "cnn"}, default="mlp"
+        The built-in network. "mlp" reads 2-D rows (dense or SciPy sparse: sparse rows are
+        densified one batch at a time, never whole). "cnn" reads images ``(n, h, w, c)``, or 2-D
+        flattened rows together with ``input_shape``.
+    input_shape : tuple of int or None, default=None
+        ``(height, width, channels)`` of 2-D flattened image rows for the CNN, so scikit-learn
+        transformers and splitters that want 2-D ``X`` still work.
+    filters : tuple of int, default=(16, 32, 64)
+        CNN: filters of each convolution block (conv, batch norm, ReLU, pooling).
+    kernel_size : int, default=3
+        CNN: side of the convolution kernels.
+    pooling : {"max", "average"} or None, default="max"
+        CNN: 2x2 pooling after each block.
+    augmentation : None, "light" or list of keras layers, default=None
+        CNN: preprocessing layers active only while training; "light" is a horizontal flip, a
+        rotation of up to 5% of a turn and a zoom of up to 10%.
+    backbone : keras.Model or None, default=None
+        CNN: a user feature extractor replacing the convolution blocks; skml puts the pooling,
+        the dense head and the sigmoid outputs on top of it.
     activation : str, default="relu"
         Activation of the hidden layers (any Keras activation name).
     dropout : float, default=0.2
         Dropout rate after each hidden layer.
-    batch_normalization : bool, default=False
-        Batch normalisation before each hidden activation.
+    batch_normalization : bool or None, default=None
+        Batch normalisation before each hidden activation; None means the architecture's
+        default: off for the MLP, on for the CNN.
     l2 : float, default=1e-3
         L2 penalty on every kernel.
     model : keras.Model, callable or None, default=None
@@ -135,7 +157,14 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         "hidden_layer_sizes": ["array-like"],
         "activation": [str, callable],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_normalization": ["boolean"],
+        "batch_normalization": ["boolean", None],
+        "architecture": [StrOptions({"mlp", "cnn"})],
+        "input_shape": ["array-like", None],
+        "filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"max", "average"}), None],
+        "augmentation": [StrOptions({"light"}), list, None],
+        "backbone": [HasMethods(["fit", "predict"]), None],
         "l2": [Interval(Real, 0, None, closed="left")],
         "model": [HasMethods(["fit", "predict"]), callable, None],
         "model_kwargs": [dict, None],
@@ -163,9 +192,16 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self,
         hidden_layer_sizes=(256,),
         *,
+        architecture="mlp",
+        input_shape=None,
+        filters=(16, 32, 64),
+        kernel_size=3,
+        pooling="max",
+        augmentation=None,
+        backbone=None,
         activation="relu",
         dropout=0.2,
-        batch_normalization=False,
+        batch_normalization=None,
         l2=1e-3,
         model=None,
         model_kwargs=None,
@@ -185,6 +221,13 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.input_shape = input_shape
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.augmentation = augmentation
+        self.backbone = backbone
         self.activation = activation
         self.dropout = dropout
         self.batch_normalization = batch_normalization
@@ -227,15 +270,8 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self : KerasMultiLabelClassifier
             The fitted estimator.
         """
-        X, _ = validate_data(
-            self,
-            X,
-            y,
-            dtype=np.float32,
-            multi_output=True,
-            y_numeric=False,
-            accept_sparse=False,
-        )
+        X, _ = validate_data(self, X, y, multi_output=True, **self._x_checks())
+        X = self._as_network_input(X, reset=True)
         targets = encode_targets(y)
         self._target_kind = targets.kind
         self.classes_ = targets.classes
@@ -301,6 +337,38 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             )
         return thresholds.copy()
 
+    def _x_checks(self):
+        """Keyword arguments of ``validate_data`` for this architecture."""
+        if self.architecture == "mlp":
+            return {"dtype": np.float32, "accept_sparse": ("csr", "csc")}
+        return {"dtype": np.float32, "allow_nd": self.input_shape is None}
+
+    def _as_network_input(self, X, reset):
+        """Check image shapes for the CNN; reshape flattened rows with ``input_shape``."""
+        if self.architecture == "mlp":
+            return X.tocsr() if sp.issparse(X) else X
+        if self.input_shape is not None:
+            shape = tuple(int(d) for d in self.input_shape)
+            if len(shape) != 3 or int(np.prod(shape)) != X.shape[1]:
+                raise ValueError(
+                    f"input_shape={shape} must be (height, width, channels) with "
+                    f"height * width * channels == {X.shape[1]}, the number of columns of X."
+                )
+            return X.reshape((X.shape[0], *shape))
+        if X.ndim != 4:
+            raise ValueError(
+                "The CNN needs X of shape (n_samples, height, width, channels), or 2-D "
+                f"flattened rows together with input_shape; got X with shape {X.shape}."
+            )
+        if reset:
+            self.image_shape_ = tuple(X.shape[1:])
+        elif tuple(X.shape[1:]) != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape {tuple(X.shape[1:])} (height, width, channels), but "
+                f"{type(self).__name__} was fitted on images of shape {self.image_shape_}."
+            )
+        return X
+
     def _validation_split(self, y_net, seed):
         """Indices (train, validation), stratified on the targets, or None if too small."""
         n_samples = y_net.shape[0]
@@ -326,7 +394,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         return next(splitter.split(np.zeros(n_samples), codes))
 
     def _train(self, X, y_net, sample_weight, targets):
-        from skml import _training
+        from skml import _sparse, _training
         from skml.losses import compute_pos_weight, get_loss
 
         keras = _training.import_keras()
@@ -356,11 +424,12 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
                 )
             loss = get_loss(self.loss, pos_weight)
 
-        network = self._build_network(X.shape[1], targets, loss, seed_network)
+        network = self._build_network(X.shape[1:], targets, loss, seed_network)
         validation = None
         if val_idx is not None and self.early_stopping:
             validation = (X[val_idx], y_net[val_idx], sample_weight[val_idx])
-        self.history_ = _training.train(
+        train = _sparse.train_sparse if sp.issparse(X) else _training.train
+        self.history_ = train(
             network,
             loss=loss,
             optimizer=self._make_optimizer(keras),
@@ -377,8 +446,27 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         if tune and targets.kind != "multiclass":
             self._tune_thresholds(X, y_net, sample_weight, val_idx, seed_split)
 
-    def _build_network(self, n_features, targets, loss, seed):
+    def _build_network(self, input_shape, targets, loss, seed):
         output_activation = "softmax" if targets.kind == "multiclass" else "sigmoid"
+        n_features = int(np.prod(input_shape))
+        if self.model is None and self.architecture == "cnn":
+            from skml.networks import build_cnn
+
+            return build_cnn(
+                tuple(input_shape),
+                self.n_outputs_,
+                filters=tuple(self.filters),
+                kernel_size=self.kernel_size,
+                pooling=self.pooling,
+                dense_units=tuple(self.hidden_layer_sizes),
+                dropout=self.dropout,
+                batch_normalization=self.batch_normalization is not False,
+                l2=self.l2,
+                augmentation=self.augmentation,
+                backbone=self.backbone,
+                output_activation=output_activation,
+                seed=seed,
+            )
         if self.model is None:
             from skml.networks import build_mlp
 
@@ -388,7 +476,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
                 hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                 activation=self.activation,
                 dropout=self.dropout,
-                batch_normalization=self.batch_normalization,
+                batch_normalization=bool(self.batch_normalization),
                 l2=self.l2,
                 output_activation=output_activation,
                 seed=seed,
@@ -397,7 +485,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
 
         meta = {
             "n_features_in_": n_features,
-            "X_shape_": (None, n_features),
+            "X_shape_": (None, *input_shape),
             "X_dtype_": np.float32,
             "target_type_": {"multilabel": "multilabel-indicator"}.get(targets.kind, targets.kind),
             "classes_": self.classes_,
@@ -448,7 +536,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=4,
             )
             val_idx = np.arange(X.shape[0])
-        scores = self._predictor(X[val_idx])
+        scores = self._forward(X[val_idx])
         tuned = tune_thresholds(y_net[val_idx], scores, metric=self.threshold)
         if self._target_kind == "multilabel":
             self.thresholds_[self._active_labels] = tuned
@@ -463,7 +551,12 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         from skml.model_selection import MultilabelStratifiedKFold
 
         inner = clone(self).set_params(
-            threshold=0.5, threshold_cv=None, min_labels=0, verbose=0, random_state=seed
+            threshold=0.5,
+            threshold_cv=None,
+            min_labels=0,
+            verbose=0,
+            random_state=seed,
+            input_shape=None,  # the rows are already images
         )
         multilabel = self._target_kind == "multilabel"
         y_fit = y_net.astype(int) if multilabel else y_net[:, 0].astype(int)
@@ -484,15 +577,23 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     def _network_proba(self, X):
         """Probabilities of every label (multi-label) or the network outputs (1-D targets)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = validate_data(self, X, reset=False, **self._x_checks())
+        X = self._as_network_input(X, reset=False)
         if self._target_kind != "multilabel":
-            return self._predictor(X)
+            return self._forward(X)
         proba = np.empty((X.shape[0], self.n_labels_))
         if len(self.constant_labels_):
             proba[:, self.constant_labels_] = self._constant_proba
         if self.model_ is not None:
-            proba[:, self._active_labels] = self._predictor(X)
+            proba[:, self._active_labels] = self._forward(X)
         return proba
+
+    def _forward(self, X):
+        if sp.issparse(X):
+            from skml._sparse import predict_sparse
+
+            return predict_sparse(self._predictor, X)
+        return self._predictor(X)
 
     def predict_proba(self, X):
         """Probability of each label (multi-label) or class.
@@ -607,6 +708,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.input_tags.sparse = self.architecture == "mlp"
         return tags
 
 
