@@ -579,7 +579,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, **self._x_checks())
         X = self._as_network_input(X, reset=False)
-        if self._target_kind != "multilabel":
+        if self._target_kind != "multilabel" or not len(self.constant_labels_):
             return self._forward(X)
         proba = np.empty((X.shape[0], self.n_labels_))
         if len(self.constant_labels_):
@@ -615,7 +615,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             p = np.clip(proba[:, 0], eps, 1 - eps)
             return np.column_stack([1 - p, p])
         if self._target_kind == "multilabel":
-            return np.clip(proba, eps, 1 - eps)
+            return np.clip(proba, eps, 1 - eps, out=proba)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

@@ -16,7 +16,8 @@ def _seeds(seed):
     """Yield a fresh integer seed per random component, derived from ``seed``."""
     i = 0
     while True:
-        yield None if seed is None else int(seed) * 1_000_003 + i
+        # Kept below 2**31 - 1: JAX seeds are uint32, TensorFlow's int64.
+        yield None if seed is None else (int(seed) * 1_000_003 + i) % (2**31 - 1)
         i += 1
 
 

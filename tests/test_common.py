@@ -4,13 +4,16 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skml import KerasMultiLabelClassifier
 
+_WEIGHT_IS_NOT_DUPLICATION = (
+    "mini-batch training: a weight of 2 is not a duplicated row, since batches and the number "
+    "of steps per epoch differ"
+)
+
 # Each entry: a check that cannot pass, and why (also listed in the README).
 EXPECTED_FAILED_CHECKS = {
     "KerasMultiLabelClassifier": {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "mini-batch training: a weight of 2 is not a duplicated row, since batches and "
-            "the number of steps per epoch differ"
-        ),
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHT_IS_NOT_DUPLICATION,
+        "check_sample_weight_equivalence_on_sparse_data": _WEIGHT_IS_NOT_DUPLICATION,
     },
 }
 
