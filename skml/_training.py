@@ -596,11 +596,16 @@ def _steps_per_execution(n_batches):
 
 def _train_keras(network, *, train, validation, epochs, batch_size, patience, seed, verbose):
     keras = import_keras()
+    import tensorflow as tf
+
     n_batches = -(-train[0].shape[0] // batch_size)
+    # Under a tf.distribute strategy, Keras' multi-step execution fails on the partial last
+    # batch ("You must feed a value for placeholder tensor"): run one step per call there.
+    distributed = _is_tensorflow() and tf.distribute.has_strategy()
     network.compile(
         optimizer=network.optimizer,
         loss=network.loss,
-        steps_per_execution=_steps_per_execution(n_batches),
+        steps_per_execution=1 if distributed else _steps_per_execution(n_batches),
     )
     train_ds = make_dataset(*train, batch_size=batch_size, shuffle=True, seed=seed, epochs=epochs)
     callbacks = []

@@ -114,6 +114,11 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     min_labels : int, default=0
         Every sample gets at least this many labels: the most probable ones when too few pass
         their thresholds.
+    distribute_strategy : None, "mirrored", callable or tf.distribute.Strategy, default=None
+        Train on several devices: "mirrored" is ``tf.distribute.MirroredStrategy()`` over all
+        visible GPUs; a function returning a strategy (picklable and clonable, unlike a strategy
+        object) or a strategy. Training then goes through Keras ``Model.fit`` (TensorFlow
+        backend). Results match single-device training up to float32 reduction order.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation split. No global
         random state (NumPy, TensorFlow, Keras) is read or changed.
@@ -184,6 +189,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         ],
         "threshold_cv": [Interval(Integral, 2, None, closed="left"), None],
         "min_labels": [Interval(Integral, 0, None, closed="left")],
+        "distribute_strategy": [StrOptions({"mirrored"}), callable, HasMethods(["scope"]), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -217,6 +223,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         threshold=0.5,
         threshold_cv=None,
         min_labels=0,
+        distribute_strategy=None,
         random_state=None,
         verbose=0,
     ):
@@ -246,6 +253,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.threshold = threshold
         self.threshold_cv = threshold_cv
         self.min_labels = min_labels
+        self.distribute_strategy = distribute_strategy
         self.random_state = random_state
         self.verbose = verbose
 
@@ -424,27 +432,54 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
                 )
             loss = get_loss(self.loss, pos_weight)
 
-        network = self._build_network(X.shape[1:], targets, loss, seed_network)
         validation = None
         if val_idx is not None and self.early_stopping:
             validation = (X[val_idx], y_net[val_idx], sample_weight[val_idx])
-        train = _sparse.train_sparse if sp.issparse(X) else _training.train
-        self.history_ = train(
-            network,
-            loss=loss,
-            optimizer=self._make_optimizer(keras),
-            train=(X[train_idx], y_net[train_idx], sample_weight[train_idx]),
-            validation=validation,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            patience=self.patience,
-            seed=seed_shuffle,
-            verbose=self.verbose,
-        )
+        kwargs = {
+            "train": (X[train_idx], y_net[train_idx], sample_weight[train_idx]),
+            "validation": validation,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "patience": self.patience,
+            "seed": seed_shuffle,
+            "verbose": self.verbose,
+        }
+        strategy = self._strategy()
+        if strategy is not None:
+            # Variables must be created under the strategy; Model.fit distributes the batches.
+            with strategy.scope():
+                network = self._build_network(X.shape[1:], targets, loss, seed_network)
+                optimizer = self._make_optimizer(keras)
+                self.history_ = _training.train(
+                    network, loss=loss, optimizer=optimizer, fast=False, **kwargs
+                )
+        else:
+            network = self._build_network(X.shape[1:], targets, loss, seed_network)
+            train = _sparse.train_sparse if sp.issparse(X) else _training.train
+            self.history_ = train(
+                network, loss=loss, optimizer=self._make_optimizer(keras), **kwargs
+            )
         self.model_ = network
         self._predictor = _training.Predictor(network)
         if tune and targets.kind != "multiclass":
             self._tune_thresholds(X, y_net, sample_weight, val_idx, seed_split)
+
+    def _strategy(self):
+        """The ``tf.distribute`` strategy to train under, or None."""
+        spec = self.distribute_strategy
+        if spec is None:
+            return None
+        import tensorflow as tf
+
+        if spec == "mirrored":
+            return tf.distribute.MirroredStrategy()
+        strategy = spec() if callable(spec) else spec
+        if not isinstance(strategy, tf.distribute.Strategy):
+            raise TypeError(
+                "distribute_strategy must be None, 'mirrored', a tf.distribute.Strategy or a "
+                f"function returning one; got {strategy!r}."
+            )
+        return strategy
 
     def _build_network(self, input_shape, targets, loss, seed):
         output_activation = "softmax" if targets.kind == "multiclass" else "sigmoid"
