@@ -133,29 +133,47 @@ def _quiet_tensorflow():
     tf.get_logger().setLevel("ERROR")
 
 
-def _run(plan, methods, args, env, csv_path):
+def _applies(contender, dataset):
+    """Whether a contender runs on a data set: image contenders need images."""
+    return contender.input != "image" or dataset.image_shape is not None
+
+
+def _load(plan, methods, quick):
+    """The plan's data sets (cut down for ``quick``) and, per data set, the methods to run.
+
+    Pairs that do not apply (an image contender on a data set without images) are neither
+    counted, run, nor warmed up.
+    """
+    datasets = {}
+    for name in plan:
+        dataset = load_dataset(name)
+        datasets[name] = dataset.subsample(*_QUICK_SIZES) if quick else dataset
+    runs = {
+        name: [m for m in methods if _applies(CONTENDERS[m], dataset)]
+        for name, dataset in datasets.items()
+    }
+    return datasets, runs
+
+
+def _run(plan, datasets, runs, args, env, csv_path):
     """Every run of the plan, under a progress bar; returns the CSV rows."""
     from tqdm import tqdm
 
-    total = len(methods) * sum(
-        _n_folds(p, args.quick, args.seeds) for protocols in plan.values() for p in protocols
+    total = sum(
+        len(runs[name]) * _n_folds(p, args.quick, args.seeds)
+        for name, protocols in plan.items()
+        for p in protocols
     )
-    warm_up(CONTENDERS[m] for m in methods)
+    warm_up(CONTENDERS[m] for m in CONTENDERS if any(m in r for r in runs.values()))
     rows = []
     with tqdm(total=total, desc="benchmark", unit="fit", file=sys.stderr) as bar:
         for name, protocols in plan.items():
-            dataset = load_dataset(name)
-            if args.quick:
-                dataset = dataset.subsample(*_QUICK_SIZES)
+            dataset = datasets[name]
             for protocol in protocols:
                 for fold in iter_folds(dataset, protocol, quick=args.quick, n_seeds=args.seeds):
-                    for method in methods:
-                        contender = CONTENDERS[method]
+                    for method in runs[name]:
                         bar.set_postfix_str(f"{name} {protocol} {fold.fold} {method}")
-                        if contender.input == "image" and dataset.image_shape is None:
-                            bar.update()
-                            continue
-                        result = evaluate(contender, dataset, fold, quick=args.quick)
+                        result = evaluate(CONTENDERS[method], dataset, fold, quick=args.quick)
                         rows.append(
                             {
                                 "dataset": name,
@@ -223,6 +241,9 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown method(s) {', '.join(unknown)}; see --list")
     plan = _plan(args, parser)
+    datasets, runs = _load(plan, methods, args.quick)
+    if not any(runs.values()):
+        parser.error("none of the methods applies to the data sets (image methods need images)")
 
     from threadpoolctl import threadpool_limits
 
@@ -233,7 +254,7 @@ def main(argv=None):
     env = {**environment(), "blas_threads": args.blas_threads or "default"}
     start = time.perf_counter()
     with threadpool_limits(args.blas_threads or None, user_api="blas"):
-        rows = _run(plan, methods, args, env, csv_path)
+        rows = _run(plan, datasets, runs, args, env, csv_path)
     elapsed = time.perf_counter() - start
 
     frame = write_csv(rows, csv_path)
