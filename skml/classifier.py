@@ -5,6 +5,7 @@ models (see :mod:`skml._scikeras` for why it wraps rather than subclasses). Impo
 does not import TensorFlow: Keras is loaded by ``fit`` and ``predict``.
 """
 
+import contextlib
 import warnings
 from numbers import Integral, Real
 
@@ -432,33 +433,48 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
                 )
             loss = get_loss(self.loss, pos_weight)
 
-        validation = None
-        if val_idx is not None and self.early_stopping:
-            validation = (X[val_idx], y_net[val_idx], sample_weight[val_idx])
-        kwargs = {
-            "train": (X[train_idx], y_net[train_idx], sample_weight[train_idx]),
-            "validation": validation,
+        use_validation = val_idx is not None and self.early_stopping
+        common = {
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "patience": self.patience,
             "seed": seed_shuffle,
             "verbose": self.verbose,
         }
-        strategy = self._strategy()
-        if strategy is not None:
-            # Variables must be created under the strategy; Model.fit distributes the batches.
-            with strategy.scope():
-                network = self._build_network(X.shape[1:], targets, loss, seed_network)
-                optimizer = self._make_optimizer(keras)
-                self.history_ = _training.train(
-                    network, loss=loss, optimizer=optimizer, fast=False, **kwargs
-                )
-        else:
-            network = self._build_network(X.shape[1:], targets, loss, seed_network)
-            train = _sparse.train_sparse if sp.issparse(X) else _training.train
-            self.history_ = train(
-                network, loss=loss, optimizer=self._make_optimizer(keras), **kwargs
+        if sp.issparse(X):
+            if self.distribute_strategy is not None:
+                raise ValueError("distribute_strategy needs dense X; got a sparse matrix.")
+            sparse_input = self.model is None and _sparse.sparse_input_supported()
+            network = self._build_network(
+                X.shape[1:], targets, loss, seed_network, sparse=sparse_input
             )
+            self.history_ = _sparse.train_sparse(  # rows are read by index, never copied
+                network,
+                loss=loss,
+                optimizer=self._make_optimizer(keras),
+                X=X,
+                y=y_net,
+                sample_weight=sample_weight,
+                train_rows=train_idx,
+                val_rows=val_idx if use_validation else None,
+                **common,
+            )
+        else:
+            common["train"] = (X[train_idx], y_net[train_idx], sample_weight[train_idx])
+            common["validation"] = (
+                (X[val_idx], y_net[val_idx], sample_weight[val_idx]) if use_validation else None
+            )
+            strategy = self._strategy()
+            # Under a strategy, variables must be created in its scope; Model.fit distributes.
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                network = self._build_network(X.shape[1:], targets, loss, seed_network)
+                self.history_ = _training.train(
+                    network,
+                    loss=loss,
+                    optimizer=self._make_optimizer(keras),
+                    fast=strategy is None,
+                    **common,
+                )
         self.model_ = network
         self._predictor = _training.Predictor(network)
         if tune and targets.kind != "multiclass":
@@ -481,7 +497,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             )
         return strategy
 
-    def _build_network(self, input_shape, targets, loss, seed):
+    def _build_network(self, input_shape, targets, loss, seed, sparse=False):
         output_activation = "softmax" if targets.kind == "multiclass" else "sigmoid"
         n_features = int(np.prod(input_shape))
         if self.model is None and self.architecture == "cnn":
@@ -514,6 +530,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
                 batch_normalization=bool(self.batch_normalization),
                 l2=self.l2,
                 output_activation=output_activation,
+                sparse=sparse,
                 seed=seed,
             )
         from skml._scikeras import build_user_model
@@ -624,10 +641,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         return proba
 
     def _forward(self, X):
-        if sp.issparse(X):
+        if sp.issparse(X) or getattr(self.model_.inputs[0], "sparse", False):
             from skml._sparse import predict_sparse
 
-            return predict_sparse(self._predictor, X)
+            return predict_sparse(self.model_, self._predictor, X)
         return self._predictor(X)
 
     def predict_proba(self, X):

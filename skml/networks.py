@@ -31,6 +31,7 @@ def build_mlp(
     batch_normalization=False,
     l2=0.0,
     output_activation="sigmoid",
+    sparse=False,
     seed=None,
 ):
     """Build a fully connected network ending in one unit per output.
@@ -54,6 +55,9 @@ def build_mlp(
         L2 penalty on the kernels of every ``Dense`` layer.
     output_activation : {"sigmoid", "softmax"}, default="sigmoid"
         Activation of the output layer.
+    sparse : bool, default=False
+        Take sparse input tensors (``keras.Input(sparse=True)``), so wide sparse rows are never
+        densified.
     seed : int or None, default=None
         Seed of the initialisers and dropout masks.
 
@@ -65,7 +69,7 @@ def build_mlp(
     """
     seeds = _seeds(seed)
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input(shape=(n_features,), name="features")
+    inputs = keras.Input(shape=(n_features,), sparse=sparse, name="features")
     x = inputs
     for i, units in enumerate(hidden_layer_sizes):
         x = keras.layers.Dense(

@@ -56,3 +56,25 @@ def test_sparse_training_never_densifies_whole_matrix():
     finally:
         tracemalloc.stop()
     assert peak < dense_bytes / 10, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_sparse_fit_reproducible_without_global_random_state(multilabel_data):
+    import random
+
+    X, y = multilabel_data
+    Xs = sp.csr_matrix(X)
+    probas = []
+    for global_seed in (1, 2):
+        random.seed(global_seed)
+        np.random.seed(global_seed)  # noqa: NPY002 - the legacy global state must not matter
+        clf = KerasMultiLabelClassifier(**FAST).fit(Xs, y)
+        probas.append(clf.predict_proba(Xs))
+    assert_allclose(probas[0], probas[1], atol=1e-6)
+
+
+def test_tensorflow_network_reads_sparse_tensors(multilabel_data):
+    import keras
+
+    X, y = multilabel_data
+    clf = KerasMultiLabelClassifier(**FAST).fit(sp.csr_matrix(X), y)
+    assert clf.model_.inputs[0].sparse == (keras.backend.backend() == "tensorflow")
