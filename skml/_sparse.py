@@ -9,6 +9,8 @@ rows), shuffled per epoch from the estimator's seed (never from global random st
 prefetched one at a time, so peak memory stays proportional to one batch.
 """
 
+import weakref
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -151,16 +153,29 @@ def train_sparse(
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
+_FORWARD = weakref.WeakKeyDictionary()
+
+
+def _sparse_forward(network):
+    """One traced inference function per sparse-input network, with a fixed signature."""
+    if network not in _FORWARD:
+        import tensorflow as tf
+
+        spec = tf.SparseTensorSpec((None, network.input_shape[-1]), tf.float32)
+        _FORWARD[network] = tf.function(
+            lambda x: network(x, training=False), input_signature=[spec]
+        )
+    return _FORWARD[network]
+
+
 def predict_sparse(network, predictor, X):
     """Outputs of ``network`` for CSR ``X``, one chunk of rows at a time (float64)."""
     X = sp.csr_matrix(X)
     if getattr(network.inputs[0], "sparse", False):
-        keras = import_keras()
-        step = 8192
+        forward = _sparse_forward(network)
+        step = 2048
         out = [
-            keras.ops.convert_to_numpy(
-                network(_to_tf_sparse(X[start : start + step]), training=False)
-            )
+            forward(_to_tf_sparse(X[start : start + step])).numpy()
             for start in range(0, X.shape[0], step)
         ]
     else:
