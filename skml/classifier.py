@@ -292,12 +292,8 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             class_weight = self.class_weight
             if not isinstance(class_weight, (str, dict)):
                 class_weight = dict(zip(targets.classes, np.asarray(class_weight, float)))
-            y_codes = targets.label_encoder.transform(np.asarray(y).ravel())
             sample_weight = sample_weight * compute_sample_weight(
-                {targets.label_encoder.transform([k])[0]: v for k, v in class_weight.items()}
-                if isinstance(class_weight, dict)
-                else class_weight,
-                y_codes,
+                class_weight, np.asarray(y).ravel()
             ).astype(np.float32)
 
         y_net = targets.y
@@ -714,10 +710,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         """
         from skml.thresholds import top_k
 
-        proba = self.predict_proba(X)
-        if self._target_kind == "binary":
-            proba = proba  # both class columns
-        indices, values = top_k(proba, k)
+        indices, values = top_k(self.predict_proba(X), k)
         return np.asarray(self.classes_)[indices], values
 
     def export(self, path):
