@@ -21,6 +21,17 @@ def _seeds(seed):
         i += 1
 
 
+def _output_layer(n_outputs, activation, regularizer, seed):
+    """The last layer of every built-in network: one unit per output."""
+    return keras.layers.Dense(
+        n_outputs,
+        activation=activation,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        kernel_regularizer=regularizer,
+        name="output",
+    )
+
+
 def build_mlp(
     n_features,
     n_outputs,
@@ -84,13 +95,7 @@ def build_mlp(
         x = keras.layers.Activation(activation, name=f"activation_{i}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, seed=next(seeds), name=f"dropout_{i}")(x)
-    outputs = keras.layers.Dense(
-        n_outputs,
-        activation=output_activation,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
-        kernel_regularizer=regularizer,
-        name="output",
-    )(x)
+    outputs = _output_layer(n_outputs, output_activation, regularizer, next(seeds))(x)
     return keras.Model(inputs, outputs, name="mlp")
 
 
@@ -326,11 +331,5 @@ def build_cnn(
         )(x)
         if dropout:
             x = keras.layers.Dropout(dropout, seed=next(seeds), name=f"dropout_{i}")(x)
-    outputs = keras.layers.Dense(
-        n_outputs,
-        activation=output_activation,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
-        kernel_regularizer=regularizer,
-        name="output",
-    )(x)
+    outputs = _output_layer(n_outputs, output_activation, regularizer, next(seeds))(x)
     return keras.Model(inputs, outputs, name="cnn")
