@@ -713,7 +713,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         indices, values = top_k(self.predict_proba(X), k)
         return np.asarray(self.classes_)[indices], values
 
-    def export(self, path):
+    def export(self, path, *, overwrite=False):
         """Write a TensorFlow SavedModel computing ``predict_proba``, loadable without skml.
 
         Parameters
@@ -723,6 +723,8 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             ``tf.saved_model.load(path).serve(X.astype("float32"))`` gives the same
             probabilities as ``predict_proba``. ``skml.json`` beside it holds ``classes``,
             ``thresholds`` and ``min_labels``, the decision rule of ``predict``.
+        overwrite : bool, default=False
+            Replace an existing non-empty folder; without it such a folder is an error.
 
         Returns
         -------
@@ -732,7 +734,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         from skml._export import export_saved_model
 
-        return export_saved_model(self, path)
+        return export_saved_model(self, path, overwrite=overwrite)
 
     # ----------------------------------------------------------- sklearn API
 
