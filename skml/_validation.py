@@ -180,7 +180,8 @@ def check_per_label(
     if high is not None:
         bad |= values > high
     if bad.any():
-        where = ", ".join(f"{classes[i]!r}: {values[i]!r}" for i in np.flatnonzero(bad)[:5])
+        names = classes.tolist()
+        where = ", ".join(f"{names[i]!r}: {values[i].item()!r}" for i in np.flatnonzero(bad)[:5])
         bounds = f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'}]"
         raise ValueError(f"{name} must hold finite values in {bounds}; got {where}.")
     return values
