@@ -6,9 +6,10 @@ Run from the repository root::
     python -m skml.datasets._build_bundled ../shared/datasets --check  # verify, write nothing
 
 The source directory holds ``<name>/<name>-train.arff``, ``<name>/<name>-test.arff`` and
-``<name>/<name>.xml`` for yeast, emotions and scene (see its ``PROVENANCE.md``). Each source
-file's size and SHA-256 must match the table below (copied from ``PROVENANCE.md``), the shapes
-must match MULAN's statistics, and the decoded bundle must equal the parsed ARFF exactly.
+``<name>/<name>.xml`` for yeast, emotions, scene and bibtex (see its ``PROVENANCE.md``).
+Each source file's size and SHA-256 must match the table below (copied from
+``PROVENANCE.md``), the shapes must match MULAN's statistics, and the decoded bundle must
+equal the parsed ARFF exactly.
 With ``--check``, the shipped files are compared with a fresh build instead of overwritten.
 The format is described in ``skml/datasets/_mulan.py``.
 """
@@ -22,9 +23,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from skml.datasets._arff import load_arff
-from skml.datasets._mulan import decode_features
+from skml.datasets._mulan import decode_binary_csr, decode_features
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -57,6 +59,15 @@ SOURCES = {
         "ea38d20296b3ff7e220f477a3b802a9bcb2d768881fe6ee163efbc97ea527a42",
     ),
     "scene.xml": (285, "55d8b247b949ad5c52e5a73d8c6775ec6e5469ce9682465b45b333b68ee4bcc5"),
+    "bibtex-train.arff": (
+        2292961,
+        "8dcc9de6e0b2cebaec8c1f4fac78431adeeb73cfd3ab879b530a66d366e59174",
+    ),
+    "bibtex-test.arff": (
+        1215637,
+        "9b03329cde64d3f994bdf7fbbac3f3b10fe185c311cb9ae725475f59c7f3f922",
+    ),
+    "bibtex.xml": (5880, "08fe20013c1e75dcf1888c185f5187c95e76495b8518ce289b4d3afce38d1232"),
 }
 
 # name -> (n_train, n_test, n_features, n_labels), MULAN's statistics.
@@ -65,6 +76,9 @@ SHAPES = {
     "emotions": (391, 202, 72, 6),
     "scene": (1211, 1196, 294, 6),
 }
+
+# The same for the sparse, binary data sets (stored by ``encode_sparse``).
+SPARSE_SHAPES = {"bibtex": (4880, 2515, 1836, 159)}
 
 # Fixed zip timestamp, so that a rebuild from the same sources gives the same bytes.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -94,18 +108,22 @@ def _decimals(path, n_features, label_idx):
     return digits.max(axis=0)
 
 
-def encode(name, source_dir):
-    """Arrays of the bundle for one data set (see skml/datasets/_mulan.py)."""
+def _parse_verified(name, source_dir):
+    """The train and test Bunches of ``load_arff``, from hash-checked source files."""
     folder = Path(source_dir) / name
     xml = folder / f"{name}.xml"
     parts = [folder / f"{name}-{subset}.arff" for subset in ("train", "test")]
     for path in [*parts, xml]:
         _verify_source(path)
-    bunches = [load_arff(p, label_xml=xml) for p in parts]
-    train, test = bunches
-    for b in bunches[1:]:
-        assert list(b.feature_names) == list(train.feature_names)
-        assert list(b.target_names) == list(train.target_names)
+    train, test = (load_arff(p, label_xml=xml) for p in parts)
+    assert list(test.feature_names) == list(train.feature_names)
+    assert list(test.target_names) == list(train.target_names)
+    return parts, train, test
+
+
+def encode(name, source_dir):
+    """Arrays of the bundle for one data set (see skml/datasets/_mulan.py)."""
+    parts, train, test = _parse_verified(name, source_dir)
     X = np.vstack([train.data, test.data])
     y = np.vstack([train.target, test.target])
     n_train, n_test, n_features, n_labels = SHAPES[name]
@@ -141,6 +159,55 @@ def encode(name, source_dir):
     return arrays
 
 
+def encode_sparse(name, source_dir):
+    """Arrays of the bundle for a sparse data set with 0/1 features (see _mulan.py)."""
+    _, train, test = _parse_verified(name, source_dir)
+    X = sp.vstack([train.data, test.data], format="csr")
+    y = np.vstack([train.target, test.target])
+    n_train, n_test, n_features, n_labels = SPARSE_SHAPES[name]
+    assert train.data.shape == (n_train, n_features), train.data.shape
+    assert test.data.shape == (n_test, n_features), test.data.shape
+    assert y.shape == (n_train + n_test, n_labels), y.shape
+    X.sum_duplicates()
+    if not np.array_equal(X.data, np.ones_like(X.data)):
+        raise SystemExit(f"{name}: a stored feature value is not 1; the encoding assumes 0/1")
+    if not np.isin(y, (0, 1)).all():
+        raise SystemExit(f"{name}: a label is not 0/1")
+    # Column by column, the gaps between successive nonzero rows (the first gap counts from
+    # row 0) fit in uint16 and are small, so their byte planes compress well.
+    csc = X.tocsc()
+    csc.sort_indices()
+    col_nnz = np.diff(csc.indptr)
+    gaps = np.diff(csc.indices, prepend=0).astype(np.int64)
+    starts = csc.indptr[:-1][col_nnz > 0]
+    gaps[starts] = csc.indices[starts]
+    if X.shape[0] >= 2**16 or col_nnz.max() >= 2**16:
+        raise SystemExit(f"{name}: too many rows for uint16 gaps")
+    arrays = {
+        "X_col_nnz": col_nnz.astype("<u2"),
+        "X_row_gap_planes": np.ascontiguousarray(
+            gaps.astype("<u2").view(np.uint8).reshape(-1, 2).T
+        ),
+        "X_shape": np.array(X.shape, dtype=np.int64),
+        "y_bits": np.packbits(y.astype(bool), axis=1),
+        "feature_names": np.array(train.feature_names, dtype=str),
+        "target_names": np.array(train.target_names, dtype=str),
+        "n_train": np.array(n_train, dtype=np.int64),
+    }
+    decoded = decode_binary_csr(
+        arrays["X_col_nnz"], arrays["X_row_gap_planes"], tuple(arrays["X_shape"])
+    )
+    if not (
+        np.array_equal(decoded.indptr, X.indptr)
+        and np.array_equal(decoded.indices, X.indices)
+        and np.array_equal(decoded.data, X.data)
+    ):
+        raise SystemExit(f"{name}: decoded features differ from the ARFF values")
+    if not np.array_equal(np.unpackbits(arrays["y_bits"], axis=1, count=n_labels), y):
+        raise SystemExit(f"{name}: decoded labels differ from the ARFF values")
+    return arrays
+
+
 def write_npz(path, arrays):
     """An .npz (zip, deflate level 9) with fixed timestamps, readable by numpy.load."""
     with zipfile.ZipFile(path, "w") as zf:
@@ -161,8 +228,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     total = 0
     failed = False
-    for name in SHAPES:
-        arrays = encode(name, args.source_dir)
+    for name in [*SHAPES, *SPARSE_SHAPES]:
+        arrays = (encode if name in SHAPES else encode_sparse)(name, args.source_dir)
         target = DATA_DIR / f"{name}.npz"
         if args.check:
             with np.load(target, allow_pickle=False) as shipped:

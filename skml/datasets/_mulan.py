@@ -1,4 +1,4 @@
-"""The MULAN benchmark data sets yeast, emotions and scene, bundled with skml.
+"""The MULAN benchmark data sets yeast, emotions, scene and bibtex, bundled with skml.
 
 Bundled format
 --------------
@@ -19,6 +19,14 @@ these three data sets): float64 in ``np.savez_compressed`` takes 5.9 MB, the gzi
 ``y`` is stored as uint8 and returned as int64, the dtype of scikit-learn's own multi-label
 targets (``make_multilabel_classification``).
 
+bibtex is sparse and binary (1836 word-presence features, about 68 words per row), so it is
+stored differently: column by column (CSC order), the gaps between successive rows holding a 1
+(the first gap counted from row 0) as byte-shuffled uint16, plus the number of nonzeros per
+column; ``y`` is bit-packed per row (``np.packbits``). Decoding is a cumulative sum and a
+CSC-to-CSR conversion. Measured on bibtex: the row-wise CSR column indices as uint16 compress
+to 581 kB, their in-row gaps to 399 kB, these column-wise gaps to 360 kB; the two ARFF files
+take 3.5 MB.
+
 Rows are stored train first, then test; ``subset="all"`` is exactly train followed by test
 (for yeast this is not the row order of MULAN's ``yeast.arff`` union file).
 """
@@ -26,9 +34,10 @@ Rows are stored train first, then test; ``subset="all"`` is exactly train follow
 from importlib import resources
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import Bunch
 
-__all__ = ["load_yeast", "load_emotions", "load_scene"]
+__all__ = ["load_bibtex", "load_emotions", "load_scene", "load_yeast"]
 
 _SUBSETS = ("train", "test", "all")
 
@@ -117,12 +126,42 @@ References:
   Pattern Recognition 37(9):1757-1771, 2004.
 - {mulan}
 """,
+    "bibtex": """.. _bibtex_dataset:
+
+BibTeX entries and their tags (MULAN)
+-------------------------------------
+
+**Data Set Characteristics:**
+
+:Number of Instances: 7395 BibTeX entries of the BibSonomy social bookmarking site
+    (train 4880, test 2515: MULAN's standard split)
+:Number of Features: 1836 binary (sparse), presence of a word in the entry; each feature
+    is named by its word
+:Number of Labels: 159 tags (TAG_2005 .. TAG_wiki); label cardinality 2.40, 2856 distinct
+    label sets, many rare tags
+
+Note: 15 rows are duplicated within train + test, 8 rows occur in both train and test and
+21 feature vectors occur with different label sets, as in the original files.
+
+Published anchors on this split: macro-F1 0.353 and hamming loss 0.0140 (P. Mineiro,
+N. Karampatziakis, "Fast Label Embeddings via Randomized Linear Algebra", ECML PKDD 2015;
+separate models per metric).
+
+{source}
+
+References:
+
+- I. Katakis, G. Tsoumakas, I. Vlahavas. "Multilabel Text Classification for Automated Tag
+  Suggestion". Proc. ECML/PKDD 2008 Discovery Challenge, Antwerp, 2008.
+- {mulan}
+""",
 }
 
 _FILES = {
     "yeast": "yeast-train.arff, yeast-test.arff, yeast.xml",
     "emotions": "emotions-train.arff, emotions-test.arff, emotions.xml",
     "scene": "scene-train.arff, scene-test.arff, scene.xml",
+    "bibtex": "bibtex-train.arff, bibtex-test.arff, bibtex.xml",
 }
 
 
@@ -138,13 +177,30 @@ def decode_features(planes, shape, decimals):
     return mantissas / np.power(10.0, decimals)
 
 
+def decode_binary_csr(col_nnz, row_gap_planes, shape):
+    """Inverse of the build script's sparse encoding: column-wise row gaps -> 0/1 CSR, float64."""
+    gaps = np.ascontiguousarray(row_gap_planes.T).view("<u2").ravel().astype(np.int64)
+    indptr = np.concatenate([[0], np.cumsum(col_nnz, dtype=np.int64)])
+    total = np.cumsum(gaps)
+    before = np.concatenate([[0], total])[indptr[:-1]]
+    rows = total - np.repeat(before, col_nnz)
+    X = sp.csc_matrix((np.ones(len(rows)), rows, indptr), shape=shape)
+    return X.tocsr()
+
+
 def _read_bundled(name):
     with resources.files("skml.datasets").joinpath("data", f"{name}.npz").open("rb") as fh:
         with np.load(fh, allow_pickle=False) as npz:
-            X = decode_features(npz["X_planes"], tuple(npz["X_shape"]), npz["X_decimals"])
+            shape = tuple(int(n) for n in npz["X_shape"])
+            if "y_bits" in npz.files:
+                X = decode_binary_csr(npz["X_col_nnz"], npz["X_row_gap_planes"], shape)
+                y = np.unpackbits(npz["y_bits"], axis=1, count=len(npz["target_names"]))
+            else:
+                X = decode_features(npz["X_planes"], shape, npz["X_decimals"])
+                y = npz["y"]
             return {
                 "X": X,
-                "y": npz["y"].astype(np.int64),
+                "y": y.astype(np.int64),
                 "feature_names": npz["feature_names"].astype(object),
                 "target_names": npz["target_names"].astype(object),
                 "n_train": int(npz["n_train"]),
@@ -158,13 +214,16 @@ def _load(name, subset, return_X_y, as_frame):
     rows = {"train": slice(None, d["n_train"]), "test": slice(d["n_train"], None)}
     X, y = d["X"], d["y"]
     if subset in rows:
-        X = np.ascontiguousarray(X[rows[subset]])
+        X = X[rows[subset]] if sp.issparse(X) else np.ascontiguousarray(X[rows[subset]])
         y = np.ascontiguousarray(y[rows[subset]])
     frame = None
     if as_frame:
         import pandas as pd
 
-        X = pd.DataFrame(X, columns=list(d["feature_names"]))
+        if sp.issparse(X):
+            X = pd.DataFrame.sparse.from_spmatrix(X, columns=list(d["feature_names"]))
+        else:
+            X = pd.DataFrame(X, columns=list(d["feature_names"]))
         y = pd.DataFrame(y, columns=list(d["target_names"]))
         frame = pd.concat([X, y], axis=1)
     if return_X_y:
@@ -247,6 +306,72 @@ def load_emotions(*, subset="all", return_X_y=False, as_frame=False):
 
 def load_scene(*, subset="all", return_X_y=False, as_frame=False):
     return _load("scene", subset, return_X_y, as_frame)
+
+
+def load_bibtex(*, subset="all", return_X_y=False, as_frame=False):
+    """Load the bibtex multi-label data set (MULAN), bundled with skml.
+
+    BibTeX entries of the BibSonomy bookmarking site, as binary word-presence features,
+    labelled with the tags their users gave them. The features are sparse (about 68 of the
+    1836 per row are 1), so ``data`` is a SciPy CSR matrix.
+
+    ================= ==============================
+    samples (all)     7395 (train 4880, test 2515)
+    features          1836, 0/1, sparse CSR float64
+    labels            159, 0/1 int64
+    ================= ==============================
+
+    Read more in the ``DESCR`` attribute, which also gives the citations.
+
+    Parameters
+    ----------
+    subset : {"train", "test", "all"}, default="all"
+        MULAN's standard split; "all" is the train rows followed by the test rows.
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    as_frame : bool, default=False
+        Return ``data`` as a pandas DataFrame of sparse columns
+        (``pd.DataFrame.sparse.from_spmatrix``, dtype ``Sparse[float64, 0]``, named by the
+        words), ``target`` as a dense DataFrame named by the tags, and set ``frame``, their
+        column-wise concatenation.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes:
+
+        data : csr_matrix or DataFrame of shape (n_samples, 1836)
+            Word-presence features, float64 0/1, exactly those of the ARFF files.
+        target : ndarray or DataFrame of shape (n_samples, 159), dtype int64
+            0/1 label indicator matrix, columns in ARFF attribute order (which here is also
+            the order of MULAN's ``bibtex.xml``).
+        frame : DataFrame of shape (n_samples, 1995) or None
+            ``data`` and ``target`` side by side when ``as_frame=True``, else None.
+        feature_names : ndarray of shape (1836,), dtype object
+            The words.
+        target_names : ndarray of shape (159,), dtype object
+            The tags, TAG_2005 .. TAG_wiki.
+        DESCR : str
+            Description of the data set, with its source and citations.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    ValueError
+        If ``subset`` is not one of "train", "test", "all".
+
+    Examples
+    --------
+    >>> from skml.datasets import load_bibtex
+    >>> X, y = load_bibtex(return_X_y=True)
+    >>> X.format, X.shape, y.shape
+    ('csr', (7395, 1836), (7395, 159))
+    >>> X_train, y_train = load_bibtex(subset="train", return_X_y=True)
+    >>> X_train.shape
+    (4880, 1836)
+    """
+    return _load("bibtex", subset, return_X_y, as_frame)
 
 
 load_yeast.__doc__ = _DOC.format(
