@@ -16,13 +16,13 @@ _DEFAULT_SEPARATORS = re.compile(r"[|;,]")
 
 def _import_pillow():
     try:
-        from PIL import Image
+        from PIL import Image, ImageOps
     except ImportError as exc:
         raise ImportError(
             "load_image_folder needs Pillow; install it with `pip install skml[images]` "
             "(or `pip install pillow`)."
         ) from exc
-    return Image
+    return Image, ImageOps
 
 
 def _split_labels(value, separator):
@@ -43,6 +43,11 @@ def _split_labels(value, separator):
     return [item.strip() for item in items if item.strip()]
 
 
+def _is_inside(path, root):
+    """Whether ``path``, symlinks and ``..`` resolved, lies inside the resolved folder ``root``."""
+    return Path(path).resolve().is_relative_to(root)
+
+
 def _resolve_path(image_dir, image_id, extension):
     """Existing file for an id, or None: the id as given, else with a known extension."""
     if extension is not None:
@@ -61,10 +66,54 @@ def _resolve_path(image_dir, image_id, extension):
     return None
 
 
-def _list_problems(kind, ids, limit=50):
-    shown = ", ".join(repr(i) for i in ids[:limit])
-    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
-    return f"{len(ids)} {kind}: {shown}{more}"
+def _list_problems(kind, items, limit=50):
+    """``"N kind: a, b and K more"`` for items already formatted as text."""
+    shown = ", ".join(items[:limit])
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return f"{len(items)} {kind}: {shown}{more}"
+
+
+def _outside_message(image_dir, outside):
+    return f"image ids must name files inside image_dir {str(image_dir)!r}; " + _list_problems(
+        "id(s) resolve outside it", outside
+    )
+
+
+def _read_image(path, size, Image, ImageOps):
+    """RGB float32 array of shape (height, width, 3) in [0, 1]; see load_image_folder.
+
+    ``size`` is (width, height), as Pillow wants it. Raises ValueError (pixel values outside
+    the range of their type) or whatever Pillow raises for a file it cannot read.
+    """
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        mode = image.mode
+        if mode == "F" or mode.startswith("I"):  # "F", "I", "I;16", "I;16B", "I;16L", ...
+            values = np.asarray(image)
+            if mode == "F":
+                if not np.isfinite(values).all():
+                    raise ValueError("float image with NaN or infinite values")
+                low, high, scale = float(values.min()), float(values.max()), 1.0
+                if low < 0 or high > 1:
+                    raise ValueError(
+                        f"float image with values in [{low:g}, {high:g}], outside [0, 1]"
+                    )
+            else:
+                low, high, scale = int(values.min()), int(values.max()), 65535.0
+                if low < 0 or high > 65535:
+                    raise ValueError(
+                        f"{mode!r} image with values in [{low}, {high}], outside the 16-bit "
+                        "range [0, 65535]"
+                    )
+            gray = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32) / scale)
+            gray = gray.resize(size, Image.Resampling.BILINEAR)
+            gray = np.clip(np.asarray(gray, dtype=np.float32), 0.0, 1.0)
+            return np.repeat(gray[:, :, None], 3, axis=2)
+        if mode in ("P", "PA"):
+            # Through the palette; RGBA first, so a transparency entry needs no warning.
+            image = image.convert("RGBA")
+        image = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+        return np.asarray(image, dtype=np.float32) / 255.0
 
 
 def load_image_folder(
@@ -92,8 +141,27 @@ def load_image_folder(
 
     Each image is ``image_dir / id``; when no such file exists, ``id`` plus one of the
     extensions .png, .jpg, .jpeg, .bmp, .gif, .webp, .tif, .tiff (lower or upper case) is
-    tried, or only ``extension`` when given. Images are converted to RGB, resized to
-    ``target_size`` (bilinear) and scaled to [0, 1].
+    tried, or only ``extension`` when given. Ids must name files inside ``image_dir``: an id
+    that is an absolute path, climbs out with ``..``, or reaches a symlink pointing outside the
+    folder raises a ValueError naming the id and the folder.
+
+    Each image is turned upright by its EXIF orientation, when it has one
+    (``PIL.ImageOps.exif_transpose``), resized to ``target_size`` (bilinear) and scaled to
+    [0, 1] by the full range of its pixel type, never by the values it happens to hold:
+
+    - 8-bit images (grayscale, RGB, CMYK, ...) are divided by 255. Palette images go through
+      their palette first; 1-bit images give 0 and 1. Pillow reads 16-bit colour PNGs as 8
+      bits per channel, so they are divided by 255 too.
+    - 16-bit grayscale images (Pillow modes ``"I;16"``, ``"I;16B"``, ``"I;16L"``) are divided
+      by 65535, and so are 32-bit integer images (mode ``"I"``, as Pillow opens some 16-bit
+      files) whose values all lie in [0, 65535]; other ``"I"`` images are not loaded.
+    - 32-bit float images (mode ``"F"``, e.g. float TIFFs) are taken as they are when all
+      their values are finite and in [0, 1]; other float images are not loaded.
+
+    Images that are not loaded count as unreadable (see ``on_missing``), with the reason
+    (e.g. their range of values) in the message. Grayscale images are repeated over the three
+    channels; an alpha channel is dropped: colours are kept as stored, not blended with a
+    background.
 
     Parameters
     ----------
@@ -115,8 +183,8 @@ def load_image_folder(
     extension : str, default=None
         Extension appended to ids that do not already end with it, e.g. ``".png"``.
     on_missing : {"raise", "warn"}, default="raise"
-        For images that are missing or cannot be read: "raise" raises an error listing all of
-        them, "warn" skips those rows with a ``UserWarning`` listing them.
+        For images that are missing or cannot be read or scaled (see above): "raise" raises an
+        error listing all of them, "warn" skips those rows with a ``UserWarning`` listing them.
     return_X_y : bool, default=False
         Return ``(data, target)`` instead of a Bunch.
 
@@ -143,8 +211,10 @@ def load_image_folder(
         If images are missing and ``on_missing="raise"``; the message lists all missing and
         unreadable ones.
     ValueError
-        If images cannot be read (and none is missing) and ``on_missing="raise"``, or for a
-        bad argument, an unknown column or a label column with values other than 0 and 1.
+        If images cannot be read or have values outside the range of their type (and none is
+        missing) and ``on_missing="raise"``; if an id resolves outside ``image_dir``
+        (whatever ``on_missing``); or for a bad argument, an unknown column or a label column
+        with values other than 0 and 1.
     ImportError
         If Pillow is not installed.
     """
@@ -162,7 +232,7 @@ def load_image_folder(
         )
     if label_columns is not None and labels_column is not None:
         raise ValueError("give label_columns or labels_column, not both")
-    Image = _import_pillow()
+    Image, ImageOps = _import_pillow()
 
     frame = pd.read_csv(csv_path, dtype={id_column: str}, keep_default_na=False)
     if id_column not in frame.columns:
@@ -199,23 +269,30 @@ def load_image_folder(
 
     height, width = (int(s) for s in target_size)
     image_dir = Path(image_dir)
+    root = image_dir.resolve()
+    outside = [repr(i) for i in ids if not _is_inside(image_dir / i, root)]
+    if outside:
+        raise ValueError(_outside_message(image_dir, outside))
     X = np.empty((len(ids), height, width, 3), dtype=np.float32)
     filenames = np.empty(len(ids), dtype=object)
     missing, unreadable = [], []
     for r, image_id in enumerate(ids):
         path = _resolve_path(image_dir, image_id, extension)
         if path is None:
-            missing.append(image_id)
+            missing.append(repr(image_id))
+            continue
+        if not _is_inside(path, root):  # a symlink, possibly with an added extension
+            outside.append(f"{image_id!r} ({path.name} -> {path.resolve()})")
             continue
         try:
-            with Image.open(path) as image:
-                image = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
-                X[r] = np.asarray(image, dtype=np.float32) / 255.0
-        except (OSError, ValueError, Image.DecompressionBombError):
-            unreadable.append(image_id)
+            X[r] = _read_image(path, (width, height), Image, ImageOps)
+        except (OSError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+            unreadable.append(f"{image_id!r} ({exc})")
             continue
         filenames[r] = str(path)
 
+    if outside:
+        raise ValueError(_outside_message(image_dir, outside))
     if missing or unreadable:
         parts = []
         if missing:
