@@ -7,6 +7,9 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from skml.thresholds import apply_thresholds, top_k, tune_thresholds
 
+# The exact optimum on the data: the rare-label safeguards off.
+EXACT = {"shrinkage": 0, "max_positive_ratio": None}
+
 
 def random_data(seed, n_samples=30, n_labels=5, decimals=None):
     """Labels and scores that are informative but noisy; rounding the scores makes ties."""
@@ -32,7 +35,7 @@ def best_by_brute_force(y, s, metric):
 @pytest.mark.parametrize("metric", ["f1", "accuracy"])
 def test_tuned_thresholds_reach_brute_force_optimum(seed, decimals, metric):
     y, s = random_data(seed, decimals=decimals)
-    thresholds = tune_thresholds(y, s, metric=metric)
+    thresholds = tune_thresholds(y, s, metric=metric, **EXACT)
     assert thresholds.shape == (y.shape[1],)
     assert thresholds.dtype == float
     score = f1_score if metric == "f1" else accuracy_score
@@ -44,7 +47,7 @@ def test_tuned_thresholds_reach_brute_force_optimum(seed, decimals, metric):
 @pytest.mark.parametrize("metric", ["f1", "accuracy"])
 def test_thresholds_lie_between_distinct_scores(metric):
     y, s = random_data(7, decimals=1)
-    thresholds = tune_thresholds(y, s, metric=metric)
+    thresholds = tune_thresholds(y, s, metric=metric, **EXACT)
     for j, t in enumerate(thresholds):
         values = np.unique(s[:, j])
         above, below = values[values >= t], values[values < t]
@@ -55,17 +58,17 @@ def test_thresholds_lie_between_distinct_scores(metric):
 def test_threshold_is_midpoint_to_next_lower_score():
     y = np.array([[1], [1], [0], [0]])
     s = np.array([[0.9], [0.4], [0.3], [0.1]])
-    assert_allclose(tune_thresholds(y, s), [0.35])
+    assert_allclose(tune_thresholds(y, s, **EXACT), [0.35])
 
 
 def test_extreme_cuts():
     s = np.array([[0.9, 0.9], [0.6, 0.6], [0.4, 0.4]])
     y = np.array([[1, 0], [1, 0], [1, 0]])
     # Predict all: midpoint of the lowest score and 0. Predict none: midpoint with 1.
-    assert_allclose(tune_thresholds(y, s, metric="accuracy"), [0.2, 0.95])
-    assert_allclose(tune_thresholds(y, s)[0], 0.2)
+    assert_allclose(tune_thresholds(y, s, metric="accuracy", **EXACT), [0.2, 0.95])
+    assert_allclose(tune_thresholds(y, s, **EXACT)[0], 0.2)
     # Scores outside [0, 1]: the extreme score itself, or just above it.
-    t = tune_thresholds(y, s * 10 - 5, metric="accuracy")
+    t = tune_thresholds(y, s * 10 - 5, metric="accuracy", **EXACT)
     assert t[0] == -1.0
     assert t[1] > 4.0
     assert_array_equal(s * 10 - 5 >= t, [[1, 0], [1, 0], [1, 0]])
@@ -75,27 +78,29 @@ def test_adjacent_floats_still_separate():
     a = 0.5
     b = np.nextafter(a, 0)
     y = np.array([[1], [0]])
-    t = tune_thresholds(y, np.array([[a], [b]]))
+    t = tune_thresholds(y, np.array([[a], [b]]), **EXACT)
     assert b < t[0] <= a
 
 
 def test_ties_go_to_threshold_nearest_half():
     y = np.array([[1], [0], [1], [0]])
     # Accuracy 3/4 both when predicting only the first sample and the first three.
-    assert_allclose(tune_thresholds(y, [[0.9], [0.7], [0.2], [0.1]], "accuracy"), [0.8])
-    assert_allclose(tune_thresholds(y, [[0.9], [0.8], [0.45], [0.1]], "accuracy"), [0.275])
+    assert_allclose(tune_thresholds(y, [[0.9], [0.7], [0.2], [0.1]], "accuracy", **EXACT), [0.8])
+    assert_allclose(
+        tune_thresholds(y, [[0.9], [0.8], [0.45], [0.1]], "accuracy", **EXACT), [0.275]
+    )
     # Equally near 0.5 (exact binary fractions): the higher threshold.
     s = [[0.875], [0.625], [0.375], [0.125]]
-    assert_allclose(tune_thresholds(y, s, "accuracy"), [0.75])
+    assert_allclose(tune_thresholds(y, s, "accuracy", **EXACT), [0.75])
 
 
 def test_label_without_positives_gets_default():
     y = np.array([[0, 1], [0, 0], [0, 1]])
     s = np.array([[0.2, 0.8], [0.3, 0.1], [0.1, 0.7]])
-    assert tune_thresholds(y, s)[0] == 0.5
-    assert tune_thresholds(y, s, default=0.3)[0] == 0.3
+    assert tune_thresholds(y, s, **EXACT)[0] == 0.5
+    assert tune_thresholds(y, s, default=0.3, **EXACT)[0] == 0.3
     # Accuracy is defined: predict none.
-    assert_allclose(tune_thresholds(y, s, "accuracy")[0], 0.65)
+    assert_allclose(tune_thresholds(y, s, "accuracy", **EXACT)[0], 0.65)
 
 
 def test_tune_accepts_sparse_and_boolean():
@@ -114,7 +119,7 @@ def test_tune_scales_to_many_samples():
 @pytest.mark.parametrize(
     ("y_true", "y_score", "kwargs", "match"),
     [
-        ([[1, 0]], [[0.5, 0.5]], {"metric": "precision"}, r"metric must be one of \['f1'"),
+        ([[1, 0]], [[0.5, 0.5]], {"metric": "bogus"}, r"metric must be one of \['f1'"),
         ([[1, 0]], [[0.5, 0.5]], {"default": "half"}, "default must be a number"),
         ([1, 0], [0.5, 0.5], {}, "y_score must be 2-D"),
         ([1, 0], [[0.5, 0.5]], {}, "y_true must be 2-D"),
