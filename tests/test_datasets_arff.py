@@ -1,6 +1,8 @@
 """Tests of skml/datasets/_arff.py: load_arff."""
 
+import bz2
 import gzip
+import lzma
 
 import numpy as np
 import pytest
@@ -214,3 +216,89 @@ def test_load_arff_bad_arguments(dense_arff):
         load_arff(path, n_labels=6)
     with pytest.raises(ValueError, match="duplicate label names"):
         load_arff(path, label_names=["lab_a", "lab_a"])
+
+
+# ---------------------------------------------------------------- files that cannot be read
+
+
+def test_load_arff_missing_file_names_it(tmp_path):
+    path = tmp_path / "nowhere.arff"
+    with pytest.raises(FileNotFoundError, match=r"cannot read ARFF file.*nowhere\.arff") as info:
+        load_arff(path, n_labels=1)
+    assert info.value.filename == str(path)
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+
+
+def test_load_arff_directory_names_it(tmp_path):
+    folder = tmp_path / "folder.arff"
+    folder.mkdir()
+    with pytest.raises(OSError, match=r"cannot read ARFF file.*folder\.arff") as info:
+        load_arff(folder, n_labels=1)
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_load_arff_missing_label_xml_names_it(dense_arff, tmp_path):
+    path, _ = dense_arff
+    with pytest.raises(FileNotFoundError, match=r"cannot read label XML file.*none\.xml"):
+        load_arff(path, label_xml=tmp_path / "none.xml")
+
+
+def _gzip_variants(text):
+    packed = gzip.compress(text.encode())
+    corrupt_data = bytearray(packed)
+    corrupt_data[12:20] = b"\xff" * 8  # inside the deflate stream
+    bad_crc = bytearray(packed)
+    bad_crc[-8] ^= 0xFF  # CRC-32 of the trailer
+    return {
+        "truncated": (packed[: len(packed) // 2], r"truncated gzip-compressed ARFF file"),
+        "no-trailer": (packed[:-8], r"truncated gzip-compressed ARFF file"),
+        "corrupt-data": (bytes(corrupt_data), r"corrupt gzip-compressed ARFF file"),
+        "bad-crc": (bytes(bad_crc), r"corrupt gzip-compressed ARFF file.*CRC"),
+        "bad-method": (b"\x1f\x8b\x07" + packed[3:], r"corrupt gzip-compressed ARFF file"),
+        "magic-only": (b"\x1f\x8b", r"(truncated|corrupt) gzip-compressed ARFF file"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_gzip_variants(DENSE)))
+def test_load_arff_bad_gzip_names_the_file(tmp_path, kind):
+    data, match = _gzip_variants(DENSE)[kind]
+    path = tmp_path / f"{kind}.arff.gz"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=rf"{kind}\.arff\.gz: {match}") as info:
+        load_arff(path, label_names=["lab_a", "lab_b"])
+    assert info.value.__cause__ is not None  # the gzip/zlib error, chained
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (bz2.compress(DENSE.encode()), "is bz2-compressed"),
+        (lzma.compress(DENSE.encode()), "is xz-compressed"),
+        (DENSE.encode("utf-16"), r"binary data \(a NUL byte at offset 3\)"),
+        (b"@relation r\n\x00\x01\x02", r"binary data \(a NUL byte at offset 12\)"),
+        (gzip.compress(b"@relation r\x00"), r"NUL byte at offset 11 once decompressed"),
+    ],
+    ids=["bz2", "xz", "utf-16", "binary", "binary-gzip"],
+)
+def test_load_arff_not_text_names_the_file(tmp_path, data, match):
+    path = tmp_path / "odd.arff"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=r"odd\.arff: .*" + match):
+        load_arff(path, n_labels=1)
+
+
+def test_load_arff_latin1_and_bom(tmp_path):
+    # Not valid UTF-8 ('é' as the single byte 0xE9): read as Latin-1.
+    text = DENSE.replace("'feature two'", "'café'").replace("toy data", "données")
+    latin1 = tmp_path / "latin1.arff"
+    latin1.write_bytes(text.encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError):
+        latin1.read_bytes().decode("utf-8")
+    bunch = load_arff(latin1, label_names=["lab_a", "lab_b"])
+    assert list(bunch.feature_names) == ["x1", "café", "x3"]
+    # UTF-8, gzip-compressed and with a byte-order mark: the same.
+    packed = tmp_path / "bom.arff.gz"
+    packed.write_bytes(gzip.compress(text.encode("utf-8-sig")))
+    same = load_arff(packed, label_names=["lab_a", "lab_b"])
+    assert list(same.feature_names) == ["x1", "café", "x3"]
+    assert_array_equal(same.data, bunch.data)

@@ -8,6 +8,7 @@ one call; only when that fails does it walk the tokens one by one, to name the b
 import gzip
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +33,55 @@ class _Attribute:
         self.lineno = lineno
 
 
-def _read_text(path):
-    """Text of a plain or gzip-compressed file (detected by its magic bytes, not its name)."""
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+# Magic bytes of compressed formats that are not read, for a clear message.
+_OTHER_FORMATS = {
+    b"BZh": "bz2",
+    b"\xfd7zXZ\x00": "xz",
+    b"PK\x03\x04": "zip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+}
+
+
+def _read_text(path, what="ARFF file"):
+    """Text of a plain or gzip-compressed file (detected by its magic bytes, not its name).
+
+    UTF-8 (a byte-order mark is dropped), else Latin-1, which decodes any byte. Every failure
+    names the file: OSError (same errno, so FileNotFoundError, IsADirectoryError, ...) when it
+    cannot be read, ValueError when its bytes are not gzip-compressed or plain text.
+    """
     try:
-        return raw.decode("utf-8")
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        if exc.errno is None:
+            raise OSError(f"cannot read {what} {str(path)!r}: {exc}") from exc
+        # OSError(errno, ...) builds the subclass of that errno (FileNotFoundError, ...).
+        raise OSError(exc.errno, f"cannot read {what}: {exc.strerror}", str(path)) from exc
+    compressed = raw[:2] == b"\x1f\x8b"
+    if compressed:
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:
+            reason = "truncated" if isinstance(exc, EOFError) else "corrupt"
+            kind = type(exc).__name__
+            if type(exc).__module__ != "builtins":
+                kind = f"{type(exc).__module__}.{kind}"  # gzip.BadGzipFile, zlib.error
+            raise ValueError(f"{path}: {reason} gzip-compressed {what} ({kind}: {exc})") from exc
+    else:
+        for magic, name in _OTHER_FORMATS.items():
+            if raw.startswith(magic):
+                raise ValueError(
+                    f"{path}: {what} is {name}-compressed; only plain and gzip-compressed "
+                    "files are read"
+                )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise ValueError(
+            f"{path}: {what} holds binary data (a NUL byte at offset {nul}"
+            f"{' once decompressed' if compressed else ''}); expected UTF-8 or Latin-1 text"
+        )
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
 
@@ -107,7 +150,7 @@ def _parse_header(lines, path):
 
 def _label_names_from_xml(label_xml):
     """Label names of a MULAN XML file, in document order (nested labels included)."""
-    text = _read_text(label_xml)
+    text = _read_text(label_xml, "label XML file")
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -433,8 +476,9 @@ def load_arff(
 
     Reads dense rows (``v1,v2,...``) and sparse rows (``{index value, ...}``, where omitted
     values are 0), from a plain or a gzip-compressed file (detected by content, so ``.arff.gz``
-    and ``.arff`` both work). Features must be numeric or nominal attributes; labels must be
-    nominal ``{0,1}`` (or numeric with values 0 and 1).
+    and ``.arff`` both work). The text is read as UTF-8 (a byte-order mark is dropped), or as
+    Latin-1 when it is not valid UTF-8. Features must be numeric or nominal attributes; labels
+    must be nominal ``{0,1}`` (or numeric with values 0 and 1).
 
     The label attributes are found, in order of precedence, from ``label_names``,
     ``label_xml`` or ``n_labels`` (give at most one), else from the MEKA option ``-C K`` in the
@@ -479,9 +523,15 @@ def load_arff(
 
     Raises
     ------
+    OSError
+        If ``path`` or ``label_xml`` cannot be read, with the subclass of the original error
+        (e.g. FileNotFoundError, IsADirectoryError, PermissionError) and the path in the
+        message; the original error is chained.
     ValueError
-        For a malformed file (the message names the file and line number), a missing value
-        in a label, a label name that is not an attribute, or inconsistent arguments.
+        For a malformed file (the message names the file and line number), a truncated or
+        corrupt gzip file, a file compressed otherwise (bz2, xz, zip, ...) or holding binary
+        data (NUL bytes, e.g. UTF-16 text), a missing value in a label, a label name that is not
+        an attribute, or inconsistent arguments.
 
     Examples
     --------
