@@ -12,10 +12,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
+
+from skml._validation import as_numeric_labels
 
 
 @dataclass
@@ -35,22 +36,23 @@ def _label_names(y):
     return np.asarray([str(c) if not isinstance(c, (str, int)) else c for c in columns])
 
 
-def encode_targets(y):
+def encode_targets(y, label_names=None):
     """Validate ``y`` and turn it into network targets.
 
     Parameters
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_labels)
-        1-D class labels, or a 2-D 0/1 indicator matrix (NumPy, SciPy sparse or pandas).
+        1-D class labels, or a 2-D 0/1 indicator matrix (NumPy, SciPy sparse or pandas,
+        nullable ``Int64``/``boolean`` and ``category`` 0/1 columns included).
+    label_names : array-like of shape (n_labels,) or None, default=None
+        Names of the label columns, when ``y`` has already been converted from a DataFrame.
 
     Returns
     -------
     targets : EncodedTargets
     """
-    names = _label_names(y)
-    if sp.issparse(y):
-        y = y.toarray()
-    y = np.asarray(y)
+    names = _label_names(y) if label_names is None else np.asarray(label_names)
+    y = as_numeric_labels(y)
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. Please change the "

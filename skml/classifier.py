@@ -20,7 +20,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skml._targets import encode_targets
+from skml._targets import _label_names, encode_targets
+from skml._validation import as_numeric_labels, check_per_label
 
 __all__ = ["KerasMultiLabelClassifier"]
 
@@ -81,10 +82,12 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         "binary_crossentropy", "focal", "asymmetric" or a loss object, for a multi-label or
         binary target. The skml losses (:mod:`skml.losses`) can be given as instances, whose
         parameters ``GridSearchCV`` reaches as ``loss__gamma`` and so on.
-    class_weight : None, "balanced", array-like of shape (n_labels,) or dict, default=None
+    class_weight : None, "balanced", array-like of shape (n_labels,), dict or Series, default=None
         Multi-label: per-label weight of the *positive* term inside the loss
         (:func:`skml.losses.compute_pos_weight`; "balanced" is ``n_neg / n_pos`` bounded to
-        [0.1, 10]). Binary or multiclass: scikit-learn's per-class sample weights.
+        [0.1, 10]). An array is in label order; a dict or pandas Series is matched by label
+        name (labels left out get 1, unknown names are an error). Binary or multiclass:
+        scikit-learn's per-class sample weights.
     optimizer : str or keras.optimizers.Optimizer, default="adam"
         Keras optimizer name or instance (an instance is cloned from its config).
     learning_rate : float, default=1e-3
@@ -101,8 +104,11 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         Share of the training data held out for early stopping and threshold tuning.
     patience : int, default=10
         Epochs without improvement of the validation loss before training stops.
-    threshold : float, array-like of shape (n_labels,), "f1" or "accuracy", default=0.5
-        A label is predicted when its probability is >= its threshold. "f1" tunes one threshold
+    threshold : float, array-like of shape (n_labels,), dict, Series, "f1" or "accuracy", \
+            default=0.5
+        A label is predicted when its probability is >= its threshold. An array is in label
+        order; a dict or pandas Series is matched by label name (labels left out keep 0.5,
+        unknown names are an error); every value must lie in [0, 1]. "f1" tunes one threshold
         per label to maximise that label's F1, "accuracy" to minimise its error rate (the rule
         that follows hamming loss); both tune on predictions for data the network did not train
         on: the held-out validation split, or out-of-fold predictions when ``threshold_cv`` is
@@ -187,6 +193,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             Interval(Real, 0, 1, closed="both"),
             StrOptions({"f1", "accuracy"}),
             "array-like",
+            dict,
         ],
         "threshold_cv": [Interval(Integral, 2, None, closed="left"), None],
         "min_labels": [Interval(Integral, 0, None, closed="left")],
@@ -279,17 +286,31 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self : KerasMultiLabelClassifier
             The fitted estimator.
         """
-        X, _ = validate_data(self, X, y, multi_output=True, **self._x_checks())
+        label_names = _label_names(y)
+        y = as_numeric_labels(y) if y is not None else y
+        X, y = validate_data(self, X, y, multi_output=True, **self._x_checks())
+        _check_network_params(self)
         X = self._as_network_input(X, reset=True)
-        targets = encode_targets(y)
+        targets = encode_targets(y, label_names=label_names)
         self._target_kind = targets.kind
         self.classes_ = targets.classes
         self.n_labels_ = len(targets.classes)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
-        if targets.kind != "multilabel" and self.class_weight is not None:
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float32, ensure_non_negative=True
+        )
+        label_weight = None
+        if targets.kind == "multilabel" and self.class_weight is not None:
+            label_weight = self.class_weight
+            if not isinstance(label_weight, str):
+                label_weight = check_per_label(
+                    label_weight, self.classes_, name="class_weight", default=1.0, low=0
+                )
+        elif self.class_weight is not None:
             from sklearn.utils.class_weight import compute_sample_weight
 
             class_weight = self.class_weight
+            if hasattr(class_weight, "index") and hasattr(class_weight, "items"):  # Series
+                class_weight = dict(class_weight.items())
             if not isinstance(class_weight, (str, dict)):
                 class_weight = dict(zip(targets.classes, np.asarray(class_weight, float)))
             sample_weight = sample_weight * compute_sample_weight(
@@ -307,7 +328,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = None
         if self.n_outputs_ == 0:
             return self
-        self._train(X, y_net, sample_weight, targets)
+        self._train(X, y_net, sample_weight, targets, label_weight)
         return self
 
     def _split_constant_labels(self, y):
@@ -329,18 +350,13 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         return y[:, self._active_labels]
 
     def _initial_thresholds(self):
-        n = self.n_labels_ if self._target_kind == "multilabel" else 1
+        # A binary target has one threshold: that of its positive class.
+        labels = self.classes_ if self._target_kind == "multilabel" else self.classes_[1:2]
         if isinstance(self.threshold, str):
-            return np.full(n, 0.5)
-        thresholds = np.asarray(self.threshold, dtype=float)
-        if thresholds.ndim == 0:
-            return np.full(n, float(thresholds))
-        if thresholds.shape != (n,) or np.any((thresholds < 0) | (thresholds > 1)):
-            raise ValueError(
-                f"threshold must be a float in [0, 1] or {n} values in [0, 1] (one per "
-                f"label); got shape {thresholds.shape}."
-            )
-        return thresholds.copy()
+            return np.full(len(labels), 0.5)
+        return check_per_label(
+            self.threshold, labels, name="threshold", default=0.5, low=0.0, high=1.0
+        )
 
     def _x_checks(self):
         """Keyword arguments of ``validate_data`` for this architecture."""
@@ -398,7 +414,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             splitter = ShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
         return next(splitter.split(np.zeros(n_samples), codes))
 
-    def _train(self, X, y_net, sample_weight, targets):
+    def _train(self, X, y_net, sample_weight, targets, label_weight):
         from skml import _sparse, _training
         from skml.losses import compute_pos_weight, get_loss
 
@@ -419,14 +435,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             loss = keras.losses.CategoricalCrossentropy()
         else:
             pos_weight = None
-            if targets.kind == "multilabel" and self.class_weight is not None:
-                pos_weight = compute_pos_weight(
-                    y_net[train_idx],
-                    _active_class_weight(
-                        self.class_weight, np.asarray(self.classes_), self._active_labels
-                    ),
-                    label_names=np.asarray(self.classes_)[self._active_labels],
-                )
+            if label_weight is not None:
+                if not isinstance(label_weight, str):
+                    label_weight = label_weight[self._active_labels]
+                pos_weight = compute_pos_weight(y_net[train_idx], label_weight)
             loss = get_loss(self.loss, pos_weight)
 
         use_validation = val_idx is not None and self.early_stopping
@@ -739,13 +751,15 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------- sklearn API
 
     def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_predictor", None)
-        return state
+        from skml._persistence import dump_state
+
+        return dump_state(self.__dict__)
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
-        if state.get("model_") is not None:
+        from skml._persistence import load_state
+
+        self.__dict__.update(load_state(state, type(self).__name__))
+        if self.__dict__.get("model_") is not None:
             from skml._training import Predictor
 
             self._predictor = Predictor(self.model_)
@@ -759,23 +773,27 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _active_class_weight(class_weight, classes, active):
-    """Check a per-label ``class_weight`` against ``classes`` and keep the trained labels."""
-    if isinstance(class_weight, str):
-        return class_weight
-    if isinstance(class_weight, dict):
-        unknown = [k for k in class_weight if k not in set(classes.tolist())]
-        if unknown:
-            raise ValueError(
-                f"class_weight names unknown label(s) {unknown}; the labels are "
-                f"{classes.tolist()}."
-            )
-        kept = set(classes[active].tolist())
-        return {k: v for k, v in class_weight.items() if k in kept}
-    weights = np.asarray(class_weight, dtype=float)
-    if weights.shape != (len(classes),):
+
+def _check_network_params(clf):
+    """Check the network parameters that scikit-learn's constraints cannot express."""
+    try:
+        sizes = tuple(clf.hidden_layer_sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(
+        isinstance(u, Integral) and not isinstance(u, bool) and u > 0 for u in sizes
+    ):
         raise ValueError(
-            f"class_weight has shape {weights.shape} but y has {len(classes)} labels: give "
-            "one weight per label."
+            "hidden_layer_sizes must be a tuple of positive integers (units per hidden layer; "
+            f"() for none); got {clf.hidden_layer_sizes!r}."
         )
-    return weights[active]
+    if isinstance(clf.activation, str):
+        from skml._training import import_keras
+
+        try:
+            import_keras().activations.get(clf.activation)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                "activation must be the name of a Keras activation (such as 'relu', 'gelu', "
+                f"'tanh', 'silu') or a callable; got {clf.activation!r}."
+            ) from exc

@@ -441,7 +441,7 @@ def get_loss(loss, pos_weight=None):
                 f"Unknown loss {loss!r}; the allowed strings are {sorted(_LOSSES)}. "
                 "A loss instance or callable is also accepted."
             )
-        return _LOSSES[loss](pos_weight=pos_weight)
+        return _LOSSES[loss](pos_weight=pos_weight, dtype="float32")
     if isinstance(loss, _ProbabilityLoss):
         new = loss.__sklearn_clone__()
         if pos_weight is not None:

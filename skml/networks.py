@@ -11,6 +11,10 @@ import keras
 
 __all__ = ["build_cnn", "build_mlp"]
 
+# Every layer computes in float32 whatever the user's Keras ``floatx`` (for example float16
+# in ``~/.keras/keras.json``): skml's training and inference functions are traced for float32.
+_FLOAT = "float32"
+
 
 def _seeds(seed):
     """Yield a fresh integer seed per random component, derived from ``seed``."""
@@ -28,6 +32,7 @@ def _output_layer(n_outputs, activation, regularizer, seed):
         activation=activation,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
         kernel_regularizer=regularizer,
+        dtype=_FLOAT,
         name="output",
     )
 
@@ -80,7 +85,7 @@ def build_mlp(
     """
     seeds = _seeds(seed)
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input(shape=(n_features,), sparse=sparse, name="features")
+    inputs = keras.Input(shape=(n_features,), sparse=sparse, dtype=_FLOAT, name="features")
     x = inputs
     for i, units in enumerate(hidden_layer_sizes):
         x = keras.layers.Dense(
@@ -88,13 +93,16 @@ def build_mlp(
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
             kernel_regularizer=regularizer,
             use_bias=not batch_normalization,
+            dtype=_FLOAT,
             name=f"dense_{i}",
         )(x)
         if batch_normalization:
-            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-        x = keras.layers.Activation(activation, name=f"activation_{i}")(x)
+            x = keras.layers.BatchNormalization(dtype=_FLOAT, name=f"batch_norm_{i}")(x)
+        x = keras.layers.Activation(activation, dtype=_FLOAT, name=f"activation_{i}")(x)
         if dropout:
-            x = keras.layers.Dropout(dropout, seed=next(seeds), name=f"dropout_{i}")(x)
+            x = keras.layers.Dropout(dropout, seed=next(seeds), dtype=_FLOAT, name=f"dropout_{i}")(
+                x
+            )
     outputs = _output_layer(n_outputs, output_activation, regularizer, next(seeds))(x)
     return keras.Model(inputs, outputs, name="mlp")
 
@@ -136,9 +144,13 @@ def _augmentation_layers(augmentation, seeds):
                 f"got {augmentation!r}"
             )
         return [
-            keras.layers.RandomFlip("horizontal", seed=next(seeds), name="random_flip"),
-            keras.layers.RandomRotation(0.05, seed=next(seeds), name="random_rotation"),
-            keras.layers.RandomZoom(0.1, seed=next(seeds), name="random_zoom"),
+            keras.layers.RandomFlip(
+                "horizontal", seed=next(seeds), dtype=_FLOAT, name="random_flip"
+            ),
+            keras.layers.RandomRotation(
+                0.05, seed=next(seeds), dtype=_FLOAT, name="random_rotation"
+            ),
+            keras.layers.RandomZoom(0.1, seed=next(seeds), dtype=_FLOAT, name="random_zoom"),
         ]
     layers = list(augmentation) if isinstance(augmentation, list | tuple) else [augmentation]
     for layer in layers:
@@ -291,7 +303,7 @@ def build_cnn(
 
     seeds = _seeds(seed)
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input(shape=input_shape, name="images")
+    inputs = keras.Input(shape=input_shape, dtype=_FLOAT, name="images")
     x = inputs
     for layer in _augmentation_layers(augmentation, seeds):
         x = layer(x)
@@ -306,30 +318,36 @@ def build_cnn(
                 kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
                 kernel_regularizer=regularizer,
                 use_bias=not batch_normalization,
+                dtype=_FLOAT,
                 name=f"conv_{i}",
             )(x)
             if batch_normalization:
-                x = keras.layers.BatchNormalization(momentum=0.9, name=f"batch_norm_{i}")(x)
-            x = keras.layers.Activation("relu", name=f"activation_{i}")(x)
+                x = keras.layers.BatchNormalization(
+                    momentum=0.9, dtype=_FLOAT, name=f"batch_norm_{i}"
+                )(x)
+            x = keras.layers.Activation("relu", dtype=_FLOAT, name=f"activation_{i}")(x)
             if pooling is not None:
-                x = _POOLING[pooling](2, name=f"pool_{i}")(x)
+                x = _POOLING[pooling](2, dtype=_FLOAT, name=f"pool_{i}")(x)
             if conv_dropout:
                 x = keras.layers.SpatialDropout2D(
-                    conv_dropout, seed=next(seeds), name=f"conv_dropout_{i}"
+                    conv_dropout, seed=next(seeds), dtype=_FLOAT, name=f"conv_dropout_{i}"
                 )(x)
     if len(x.shape) == 4 and global_pooling is not None:
-        x = _GLOBAL_POOLING[global_pooling](name="global_pool")(x)
+        x = _GLOBAL_POOLING[global_pooling](dtype=_FLOAT, name="global_pool")(x)
     elif len(x.shape) > 2:
-        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Flatten(dtype=_FLOAT, name="flatten")(x)
     for i, units in enumerate(dense_units):
         x = keras.layers.Dense(
             units,
             activation="relu",
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
             kernel_regularizer=regularizer,
+            dtype=_FLOAT,
             name=f"dense_{i}",
         )(x)
         if dropout:
-            x = keras.layers.Dropout(dropout, seed=next(seeds), name=f"dropout_{i}")(x)
+            x = keras.layers.Dropout(dropout, seed=next(seeds), dtype=_FLOAT, name=f"dropout_{i}")(
+                x
+            )
     outputs = _output_layer(n_outputs, output_activation, regularizer, next(seeds))(x)
     return keras.Model(inputs, outputs, name="cnn")

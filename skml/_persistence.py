@@ -1,0 +1,85 @@
+"""Pickling of fitted estimators that loads in a fresh Python process.
+
+A fitted network is a Keras model compiled with skml's registered losses. Keras pickles a
+model as a ``.keras`` archive whose loss refers to ``skml>BinaryCrossentropy`` (and so on),
+which only resolves once :mod:`skml.losses` has been imported. Unpickling rebuilds an object's
+attributes *before* its ``__setstate__`` runs, so the model cannot simply sit in the state:
+it is stored as the bytes of its own pickle, and :func:`load_state` registers skml's Keras
+objects first, then rebuilds the model from those bytes.
+
+The state also records the skml version that wrote it. A state from another version is loaded
+when its format is understood; otherwise the error names both versions.
+"""
+
+import pickle
+
+__all__ = ["dump_state", "load_state"]
+
+# Bumped whenever the pickled state changes in a way older code cannot read.
+_FORMAT = 1
+_KERAS_KEYS = ("model_",)
+
+
+def _version():
+    from skml import __version__
+
+    return __version__
+
+
+def dump_state(state):
+    """The picklable copy of an estimator's ``__dict__``."""
+    state = dict(state)
+    state.pop("_predictor", None)
+    for key in _KERAS_KEYS:
+        if state.get(key) is not None:
+            state[key] = _KerasBytes(pickle.dumps(state[key], protocol=pickle.HIGHEST_PROTOCOL))
+    state["_skml_version"] = _version()
+    state["_skml_format"] = _FORMAT
+    return state
+
+
+def load_state(state, owner):
+    """Rebuild an estimator's ``__dict__`` from :func:`dump_state`'s output.
+
+    Parameters
+    ----------
+    state : dict
+        The unpickled state.
+    owner : str
+        Class name of the estimator, for the messages.
+    """
+    state = dict(state)
+    saved_version = state.pop("_skml_version", None)
+    saved_format = state.pop("_skml_format", None)
+    if saved_format is not None and saved_format > _FORMAT:
+        raise ValueError(
+            f"This {owner} was saved by skml {saved_version}, whose pickle format "
+            f"({saved_format}) is newer than skml {_version()} reads ({_FORMAT}); install "
+            f"skml {saved_version} to load it."
+        )
+    blobs = {k: v for k, v in state.items() if isinstance(v, _KerasBytes)}
+    if blobs:
+        import skml.losses  # noqa: F401  (registers the Keras objects the networks refer to)
+
+    for key, blob in blobs.items():
+        try:
+            state[key] = pickle.loads(blob.data)
+        except Exception as exc:
+            origin = f"skml {saved_version}" if saved_version else "an unknown skml version"
+            raise ValueError(
+                f"Could not rebuild the Keras network of a pickled {owner} saved by {origin} "
+                f"and loaded by skml {_version()}: {type(exc).__name__}: {exc}"
+            ) from exc
+    return state
+
+
+class _KerasBytes:
+    """The pickle of a Keras object, loaded only by :func:`load_state`."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+    def __reduce__(self):
+        return (_KerasBytes, (self.data,))

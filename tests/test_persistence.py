@@ -1,0 +1,231 @@
+"""Persistence where users are: a fitted model saved here loads in a fresh Python process.
+
+Every load runs in a subprocess that has imported nothing of skml: the bug these tests guard
+against (Keras could not find skml's registered losses) is invisible inside one process, where
+``skml.losses`` is already imported by the time anything is unpickled.
+"""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import make_multilabel_classification
+
+from skml import KerasMultiLabelClassifier
+from skml.losses import AsymmetricLoss, FocalLoss
+from tests.conftest import FAST
+
+SUBPROCESS_TIMEOUT = 300
+
+
+def _run(script, *args):
+    """Run ``script`` in a fresh interpreter; fail with its output if it fails or hangs."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(script), *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the subprocess did not finish within {SUBPROCESS_TIMEOUT} s: {exc}")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_multilabel_classification(n_samples=120, n_features=8, n_classes=4, random_state=0)
+    return X, y
+
+
+def _models(data):
+    """One fitted model of every kind that pickles differently."""
+    X, y = data
+    y_const = y.copy()
+    y_const[:, 3] = 0
+    frame = pd.DataFrame(y, columns=["drama", "comedy", "thriller", "horror"])
+    images = np.random.default_rng(0).random((120, 8, 8, 1)).astype(np.float32)
+    return {
+        "bce": (KerasMultiLabelClassifier(**FAST), X, y),
+        "focal": (KerasMultiLabelClassifier(loss=FocalLoss(gamma=1.0), **FAST), X, y),
+        "asymmetric": (KerasMultiLabelClassifier(loss=AsymmetricLoss(), **FAST), X, y),
+        "asymmetric-str": (KerasMultiLabelClassifier(loss="asymmetric", **FAST), X, y),
+        "balanced": (KerasMultiLabelClassifier(class_weight="balanced", **FAST), X, y),
+        "sparse": (KerasMultiLabelClassifier(**FAST), sp.csr_matrix(X), y),
+        "frame": (KerasMultiLabelClassifier(threshold={"horror": 0.3}, **FAST), X, frame),
+        "constant": (KerasMultiLabelClassifier(**FAST), X, y_const),
+        "binary": (KerasMultiLabelClassifier(**FAST), X, y[:, 0]),
+        "multiclass": (KerasMultiLabelClassifier(**FAST), X, y.argmax(axis=1)),
+        "cnn": (
+            KerasMultiLabelClassifier(architecture="cnn", filters=(4,), **FAST),
+            images,
+            y,
+        ),
+        "f1": (KerasMultiLabelClassifier(threshold="f1", **FAST), X, y),
+    }
+
+
+@pytest.fixture(scope="module")
+def saved(data, tmp_path_factory):
+    """Fitted models written with pickle and joblib, and their expected outputs."""
+    import warnings
+
+    folder = tmp_path_factory.mktemp("saved")
+    models, expected = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the constant label
+        for name, (clf, X, y) in _models(data).items():
+            clf.fit(X, y)
+            models[name] = clf
+            expected[f"{name}_X"] = X.toarray() if sp.issparse(X) else X
+            expected[f"{name}_proba"] = clf.predict_proba(X)
+            expected[f"{name}_pred"] = np.asarray(clf.predict(X))
+    for name, clf in models.items():
+        with open(folder / f"{name}.pkl", "wb") as file:
+            pickle.dump(clf, file)
+        joblib.dump(clf, folder / f"{name}.joblib")
+    np.savez(folder / "expected.npz", **expected)
+    return folder, models
+
+
+LOAD = """
+    import sys
+    assert not any(m == "skml" or m.startswith("skml.") for m in sys.modules)
+    import pickle, joblib, numpy as np, scipy.sparse as sp
+    folder, how, first = sys.argv[1], sys.argv[2], sys.argv[3]
+    expected = np.load(f"{folder}/expected.npz")
+    names = sorted({k.rsplit("_", 1)[0] for k in expected.files}, key=lambda n: n != first)
+    for name in names:
+        path = f"{folder}/{name}.{how}"
+        if how == "pkl":
+            with open(path, "rb") as file:
+                clf = pickle.load(file)
+        else:
+            clf = joblib.load(path)
+        X = expected[f"{name}_X"]
+        if name == "sparse":
+            X = sp.csr_matrix(X)
+        np.testing.assert_allclose(clf.predict_proba(X), expected[f"{name}_proba"], atol=1e-6)
+        assert (np.asarray(clf.predict(X)) == expected[f"{name}_pred"]).all(), name
+        print("loaded", name)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how, first", [("pkl", "bce"), ("joblib", "asymmetric-str")])
+def test_saved_model_loads_in_a_fresh_process(saved, how, first):
+    folder, models = saved
+    # The model loaded first is the one that meets an empty process: vary it over the losses.
+    out = _run(LOAD, folder, how, first)
+    assert out.split("\n")[0] == f"loaded {first}"
+    assert out.count("loaded") == len(models)
+
+
+def test_clone_and_deepcopy_of_a_fitted_model(saved, data):
+    import copy
+
+    _, models = saved
+    X, _ = data
+    fitted = models["focal"]
+    assert clone(fitted).get_params()["loss"].gamma == 1.0
+    copied = copy.deepcopy(fitted)
+    np.testing.assert_allclose(copied.predict_proba(X), fitted.predict_proba(X), atol=1e-7)
+
+
+def test_state_records_the_version(saved):
+    import skml
+
+    _, models = saved
+    state = models["bce"].__getstate__()
+    assert state["_skml_version"] == skml.__version__
+    restored = pickle.loads(pickle.dumps(models["bce"]))
+    assert "_skml_version" not in vars(restored)
+
+
+def test_state_from_a_newer_format_names_both_versions(saved):
+    import skml
+
+    _, models = saved
+    state = models["bce"].__getstate__()
+    state.update(_skml_version="9.9.0", _skml_format=99)
+    empty = KerasMultiLabelClassifier.__new__(KerasMultiLabelClassifier)
+    with pytest.raises(ValueError, match=rf"skml 9\.9\.0.*skml {skml.__version__}"):
+        empty.__setstate__(state)
+
+
+def test_unreadable_network_names_both_versions(saved):
+    from skml._persistence import _KerasBytes
+
+    _, models = saved
+    state = models["bce"].__getstate__()
+    state.update(_skml_version="0.0.1", model_=_KerasBytes(b"not a pickle"))
+    empty = KerasMultiLabelClassifier.__new__(KerasMultiLabelClassifier)
+    with pytest.raises(ValueError, match=r"saved by skml 0\.0\.1 and loaded by skml"):
+        empty.__setstate__(state)
+
+
+CROSS_VALIDATE = """
+    import sys
+    import numpy as np
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.model_selection import cross_validate
+    from skml import KerasMultiLabelClassifier
+
+    FAST = {FAST!r}
+
+    def main(backend):
+        X, y = make_multilabel_classification(90, 6, n_classes=3, random_state=0)
+        clf = KerasMultiLabelClassifier(**FAST)
+        if backend == "loky":
+            out = cross_validate(clf, X, y, cv=3, n_jobs=2, return_estimator=True)
+        else:
+            import joblib
+            from distributed import Client, LocalCluster
+
+            with (
+                LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                             host="127.0.0.1", dashboard_address=None) as cluster,
+                Client(cluster) as client,
+                joblib.parallel_config(backend="dask"),
+            ):
+                client.wait_for_workers(2, timeout=120)
+                out = cross_validate(clf, X, y, cv=3, return_estimator=True)
+        assert len(out["estimator"]) == 3
+        for est in out["estimator"]:
+            assert est.predict_proba(X).shape == (90, 3)
+        print("returned", len(out["estimator"]), "fitted estimators")
+
+    if __name__ == "__main__":
+        main(sys.argv[1])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["loky", "dask"])
+def test_cross_validate_returns_estimators_to_a_fresh_parent(backend, tmp_path):
+    if backend == "dask":
+        pytest.importorskip("distributed")
+    # The parent never fits a model itself: only the unpickled results meet its empty
+    # registry. The script is a file, so that worker processes can re-import its __main__.
+    script = tmp_path / "cross_validate_script.py"
+    script.write_text(textwrap.dedent(CROSS_VALIDATE).replace("{FAST!r}", repr(FAST)))
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), backend],
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+            cwd=tmp_path,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"cross_validate on {backend} hung for {SUBPROCESS_TIMEOUT} s")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "returned 3 fitted estimators" in done.stdout
