@@ -66,9 +66,11 @@ def export_saved_model(clf, path, *, overwrite=False):
         raise type(exc)(f"Cannot export to {str(given)!r}: {exc}") from exc
     staging = scratch / target.name  # created by TensorFlow: the permissions follow the umask
     try:
-        _write(archive, staging, given)
+        _write(archive, staging)
         (staging / "skml.json").write_text(meta_text)
         _move_into_place(staging, target)
+    except OSError as exc:
+        raise type(exc)(f"Cannot export to {str(given)!r}: {exc}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return given
@@ -157,14 +159,14 @@ def _archive(clf, keras, signature, image_shape):
     return archive
 
 
-def _write(archive, folder, given):
+def _write(archive, folder):
     """``archive.write_out``, with TensorFlow's I/O errors raised as ``OSError``."""
     import tensorflow as tf
 
     try:
         archive.write_out(str(folder), verbose=False)
     except tf.errors.OpError as exc:
-        raise OSError(f"Cannot export to {str(given)!r}: {exc.message}") from exc
+        raise OSError(exc.message) from exc
 
 
 def _move_into_place(staging, target):
