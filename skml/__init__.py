@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "KerasMultiLabelClassifier": "skml.classifier",
+    "TunedThresholdMultiLabelClassifier": "skml.tuning",
+    "CalibratedMultiLabelClassifier": "skml.calibration",
 }
 _SUBMODULES = {
     "datasets",
@@ -26,6 +28,8 @@ _SUBMODULES = {
     "networks",
     "plotting",
     "classifier",
+    "tuning",
+    "calibration",
 }
 
 __all__ = [*_LAZY, *sorted(_SUBMODULES), "__version__"]

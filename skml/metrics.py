@@ -50,6 +50,8 @@ from sklearn.utils.validation import check_array
 
 __all__ = [
     "SCORING",
+    "brier_score_per_label",
+    "expected_calibration_error",
     "f1_macro_scorer",
     "f1_micro_scorer",
     "f1_samples_scorer",
@@ -254,6 +256,97 @@ def macro_roc_auc_score(y_true, y_score, *, sample_weight=None):
     )
 
 
+def brier_score_per_label(y_true, y_score):
+    """Brier score of each label: the mean squared error of its probabilities.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_samples, n_labels)
+        True label indicator matrix.
+    y_score : array-like of shape (n_samples, n_labels) or list of n_labels arrays
+        Positive-class probabilities in [0, 1]; a list of per-label ``(n_samples, 2)`` arrays
+        is converted to its positive-class columns.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_labels,)
+        Lower is better; 0 for perfect, 0.25 for a constant 0.5. Average with ``np.mean``.
+
+    Examples
+    --------
+    >>> from skml.metrics import brier_score_per_label
+    >>> brier_score_per_label([[1, 0], [0, 0]], [[0.8, 0.5], [0.4, 0.5]])
+    array([0.1 , 0.25])
+    """
+    y_true, _ = _check_indicator(y_true, "y_true")
+    y_score = _check_probabilities(y_true, y_score)
+    return np.mean((y_score - y_true) ** 2, axis=0)
+
+
+def _check_probabilities(y_true, y_score):
+    y_score = _check_scores(y_true, y_score)
+    if y_true.shape[0] == 0:
+        raise ValueError("y_true and y_score must have at least one sample.")
+    if ((y_score < 0) | (y_score > 1)).any():
+        raise ValueError("y_score must hold probabilities in [0, 1].")
+    return y_score
+
+
+def _ece(y, s, n_bins):
+    """ECE of one column: equal-width bins, ``[0, 1/n_bins)``, ..., ``[1 - 1/n_bins, 1]``."""
+    bins = np.minimum((s * n_bins).astype(np.int64), n_bins - 1)
+    counts = np.bincount(bins, minlength=n_bins)
+    gap = np.abs(
+        np.bincount(bins, weights=y, minlength=n_bins)
+        - np.bincount(bins, weights=s, minlength=n_bins)
+    )
+    return float(gap.sum() / counts.sum())
+
+
+def expected_calibration_error(y_true, y_score, *, n_bins=10, average=None):
+    """Expected calibration error (ECE) of each label, on equal-width probability bins.
+
+    In each bin of predicted probability, the gap between the mean probability and the
+    fraction of positives, weighted by the bin's share of samples:
+    ``sum_b (n_b / n) * |mean(y_true in b) - mean(y_score in b)|``.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_samples, n_labels)
+        True label indicator matrix.
+    y_score : array-like of shape (n_samples, n_labels) or list of n_labels arrays
+        Positive-class probabilities in [0, 1].
+    n_bins : int, default=10
+        Number of equal-width bins over [0, 1].
+    average : {None, "macro", "micro"}, default=None
+        None: one value per label. ``"macro"``: their mean. ``"micro"``: the ECE of all
+        (sample, label) cells pooled.
+
+    Returns
+    -------
+    ece : ndarray of shape (n_labels,) or float
+        Lower is better; 0 for perfectly calibrated scores.
+
+    Examples
+    --------
+    >>> from skml.metrics import expected_calibration_error
+    >>> expected_calibration_error([[1], [0], [1], [0]], [[0.9], [0.9], [0.1], [0.1]])
+    array([0.4])
+    """
+    if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}.")
+    if average not in (None, "macro", "micro"):
+        raise ValueError(f"average must be None, 'macro' or 'micro'; got {average!r}.")
+    y_true, _ = _check_indicator(y_true, "y_true")
+    y_score = _check_probabilities(y_true, y_score)
+    if average == "micro":
+        return _ece(y_true.ravel().astype(float), y_score.ravel(), n_bins)
+    per_label = np.array(
+        [_ece(y_true[:, j].astype(float), y_score[:, j], n_bins) for j in range(y_true.shape[1])]
+    )
+    return float(per_label.mean()) if average == "macro" else per_label
+
+
 def _label_scores(estimator, X):
     """Per-label continuous scores of shape (n_samples, n_labels) from a fitted estimator."""
     if hasattr(estimator, "predict_proba"):
@@ -399,6 +492,14 @@ def _roc_auc_columns(y_true, y_score):
     return per_label, averages
 
 
+def _calibration_column(y_true, y_score, support, per_label_func):
+    """Per-label values, then micro (pooled cells), macro, weighted and samples (NaN)."""
+    per_label = per_label_func(y_true, y_score)
+    micro = float(per_label_func(y_true.reshape(-1, 1), y_score.reshape(-1, 1))[0])
+    weighted = np.average(per_label, weights=support) if support.sum() > 0 else np.nan
+    return [*per_label, micro, float(per_label.mean()), weighted, np.nan, np.nan, np.nan]
+
+
 def multilabel_report(y_true, y_pred, y_score=None, target_names=None, zero_division=0):
     """Per-label and averaged precision, recall, F1, support and ROC AUC, as a DataFrame.
 
@@ -412,7 +513,10 @@ def multilabel_report(y_true, y_pred, y_score=None, target_names=None, zero_divi
         Predicted label indicator matrix.
     y_score : array-like of shape (n_samples, n_labels) or list of n_labels arrays, \
             default=None
-        Positive-class scores, e.g. ``predict_proba`` output; adds a ``roc_auc`` column.
+        Positive-class scores, e.g. ``predict_proba`` output; adds the columns ``roc_auc``,
+        and, when the scores are probabilities in [0, 1], ``brier``
+        (:func:`brier_score_per_label`) and ``ece`` (:func:`expected_calibration_error`,
+        10 bins), whose ``micro avg`` pools every (sample, label) cell.
     target_names : list of str of length n_labels, default=None
         Label names for the index; default: the columns of a DataFrame ``y_true``, else
         ``"0"``, ``"1"``, ...
@@ -423,11 +527,12 @@ def multilabel_report(y_true, y_pred, y_score=None, target_names=None, zero_divi
     Returns
     -------
     report : pandas.DataFrame
-        Columns ``precision``, ``recall``, ``f1-score``, ``roc_auc`` (with ``y_score``) and
-        ``support``. One row per label, then ``micro avg``, ``macro avg``, ``weighted avg`` and
-        ``samples avg`` (support: the number of positive labels), then ``hamming loss`` and
-        ``subset accuracy``, whose value sits in the ``f1-score`` column with the number of
-        samples as support, as ``accuracy`` does in scikit-learn's classification report.
+        Columns ``precision``, ``recall``, ``f1-score``, ``roc_auc``, ``brier`` and ``ece``
+        (with ``y_score``) and ``support``. One row per label, then ``micro avg``,
+        ``macro avg``, ``weighted avg`` and ``samples avg`` (support: the number of positive
+        labels), then ``hamming loss`` and ``subset accuracy``, whose value sits in the
+        ``f1-score`` column with the number of samples as support, as ``accuracy`` does in
+        scikit-learn's classification report.
         Undefined cells are NaN: a label's ROC AUC when the label is constant in ``y_true``,
         and the scalar rows' other columns. Print it with :func:`format_report`.
 
@@ -491,6 +596,11 @@ def multilabel_report(y_true, y_pred, y_score=None, target_names=None, zero_divi
         y_score = _check_scores(y_true, y_score)
         per_label, averages = _roc_auc_columns(y_true, y_score)
         report["roc_auc"] = [*per_label, *averages.values(), np.nan, np.nan]
+        if n_samples and ((y_score >= 0) & (y_score <= 1)).all():
+            report["brier"] = _calibration_column(y_true, y_score, support, brier_score_per_label)
+            report["ece"] = _calibration_column(
+                y_true, y_score, support, expected_calibration_error
+            )
     report["support"] = np.asarray(rows["support"], dtype=np.int64)
     return report
 

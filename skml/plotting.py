@@ -1,4 +1,4 @@
-"""Matplotlib figures: training history, per-label report and threshold curves.
+"""Matplotlib figures: training history, per-label report, threshold and calibration curves.
 
 matplotlib is an optional dependency (``pip install "skml[plot]"``), imported only when a
 function is called. Every function draws on the ``ax`` it is given, or on a new figure from
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["plot_history", "plot_label_report", "plot_threshold_curve"]
+__all__ = ["plot_calibration", "plot_history", "plot_label_report", "plot_threshold_curve"]
 
 #: Index of the rows of :func:`skml.metrics.multilabel_report` that are not labels.
 _REPORT_SUMMARY_ROWS = (
@@ -367,7 +367,12 @@ def plot_threshold_curve(y_true, y_score, label=0, ax=None, thresholds=None, tar
     ax.plot(grid, error_rate, color="C1", label="error rate (label's hamming loss)")
     ax.axvline(0.5, color="grey", linestyle=":", linewidth=1, label="threshold 0.5")
     if y.any():
-        best = float(tune_thresholds(y[:, None], s[:, None], metric="f1")[0])
+        # The exact optimum on these data: the rare-label safeguards are off.
+        best = float(
+            tune_thresholds(
+                y[:, None], s[:, None], metric="f1", shrinkage=0, max_positive_ratio=None
+            )[0]
+        )
         (best_f1,), _ = _f1_and_error_rate(y, s, np.array([best]))
         ax.axvline(best, color="C0", linestyle="--", linewidth=1)
         ax.plot(
@@ -385,4 +390,96 @@ def plot_threshold_curve(y_true, y_score, label=0, ax=None, thresholds=None, tar
     ax.set_ylabel("score")
     ax.set_title(f"label {names[j] if names is not None else j}")
     ax.legend()
+    return ax
+
+
+def _reliability_curve(y, s, n_bins):
+    """Mean probability, fraction of positives and count of each non-empty bin."""
+    bins = np.minimum((s * n_bins).astype(np.int64), n_bins - 1)
+    counts = np.bincount(bins, minlength=n_bins)
+    filled = counts > 0
+    mean_score = np.bincount(bins, weights=s, minlength=n_bins)[filled] / counts[filled]
+    positives = np.bincount(bins, weights=y, minlength=n_bins)[filled] / counts[filled]
+    return mean_score, positives, counts[filled]
+
+
+def plot_calibration(y_true, y_score, labels=None, n_bins=10, ax=None, target_names=None):
+    """Reliability diagram: fraction of positives against mean probability, per label.
+
+    Probabilities are grouped into ``n_bins`` equal-width bins over [0, 1]; each label's line
+    joins its non-empty bins at (mean predicted probability, fraction of positives). A
+    calibrated model lies on the diagonal, which is drawn too. The legend gives each label's
+    expected calibration error (:func:`skml.metrics.expected_calibration_error`).
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_labels)
+        True label indicator matrix. A DataFrame's column names are the default label names.
+    y_score : array-like of shape (n_samples, n_labels) or list of n_labels arrays
+        Positive-class probabilities in [0, 1], e.g. ``predict_proba`` output.
+    labels : list of int or str, default=None
+        Labels to draw, by column index or name; default: all of them.
+    n_bins : int, default=10
+        Number of equal-width bins.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure is created when None.
+    target_names : list of str of length n_labels, default=None
+        Label names, for ``labels`` and the legend; default: the columns of a DataFrame
+        ``y_true``.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The Axes drawn on: the diagonal first, then one line per label.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` is not a 0/1 matrix, ``y_score`` has another shape or values outside
+        [0, 1], a label is out of range or unknown, or ``n_bins`` is not a positive integer.
+
+    Examples
+    --------
+    >>> from skml.plotting import plot_calibration
+    >>> ax = plot_calibration([[1], [0], [1], [0]], [[0.9], [0.1], [0.8], [0.3]], n_bins=2)
+    >>> ax.get_lines()[1].get_ydata().tolist()
+    [0.0, 1.0]
+    """
+    _check_matplotlib("plot_calibration")
+    from skml.metrics import _check_indicator, _check_probabilities, _ece
+
+    if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}.")
+    y_true, columns = _check_indicator(y_true, "y_true")
+    y_score = _check_probabilities(y_true, y_score)
+    n_labels = y_true.shape[1]
+    names = columns
+    if target_names is not None:
+        names = [str(name) for name in target_names]
+        if len(names) != n_labels:
+            raise ValueError(
+                f"target_names has {len(names)} names but y_true has {n_labels} labels."
+            )
+    if labels is None:
+        indices = list(range(n_labels))
+    elif isinstance(labels, (str, numbers.Integral)):
+        indices = [_label_index(labels, n_labels, names)]
+    else:
+        indices = [_label_index(label, n_labels, names) for label in labels]
+
+    if ax is None:
+        ax = _new_axes()
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="calibrated")
+    for j in indices:
+        y = y_true[:, j].astype(float)
+        mean_score, positives, _ = _reliability_curve(y, y_score[:, j], n_bins)
+        name = names[j] if names is not None else str(j)
+        ece = _ece(y, y_score[:, j], n_bins)
+        ax.plot(mean_score, positives, marker="o", label=f"{name} (ECE {ece:.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("mean predicted probability")
+    ax.set_ylabel("fraction of positives")
+    ax.set_title("reliability diagram")
+    ax.legend(fontsize="small")
     return ax

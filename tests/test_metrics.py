@@ -282,6 +282,10 @@ def test_report_roc_auc(predictions):
     assert_allclose(
         report.loc["weighted avg", "roc_auc"], roc_auc_score(y_true, scores, average="weighted")
     )
+    columns = ["precision", "recall", "f1-score", "roc_auc", "brier", "ece", "support"]
+    assert list(report.columns) == columns
+    # Scores that are not probabilities get ROC AUC but no calibration columns.
+    report = multilabel_report(y_true, y_pred, y_score=scores * 4 - 2)
     assert list(report.columns) == ["precision", "recall", "f1-score", "roc_auc", "support"]
 
 
