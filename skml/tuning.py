@@ -46,6 +46,12 @@ def _label_names(y, n_labels):
 
 def _check_targets(y):
     """``(y_fit, y_matrix)``: what the inner estimator gets, and the 0/1 int8 matrix."""
+    if y is None:
+        # scikit-learn's wording, which its estimator checks look for.
+        raise ValueError(
+            "This multi-label estimator requires y to be passed, but the target y is None: "
+            "pass a label indicator matrix of shape (n_samples, n_labels)."
+        )
     y_matrix = check_label_matrix(y, "y")
     # A DataFrame goes through, so that an inner skml estimator learns the label names.
     y_fit = y if hasattr(y, "iloc") and hasattr(y, "columns") else y_matrix
