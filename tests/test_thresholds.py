@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, fbeta_score, precision_score, recall_score
 
 from skml.thresholds import apply_thresholds, top_k, tune_thresholds
 
@@ -233,3 +233,114 @@ def test_top_k():
 def test_top_k_rejects_bad_k(k, match):
     with pytest.raises(ValueError, match=match):
         top_k([[0.1, 0.2, 0.3]], k)
+
+
+# ------------------------------------------------------------ more objectives and constraints
+
+
+def _fbeta2(t, p):
+    return fbeta_score(t, p, beta=2.0, zero_division=0)
+
+
+def _balanced(t, p):
+    return (np.mean(p[t == 1]) + np.mean(1 - p[t == 0])) / 2
+
+
+def _recall_at_precision(t, p):
+    return recall_score(t, p) if precision_score(t, p, zero_division=1) >= 0.6 else -1.0
+
+
+def _precision_at_recall(t, p):
+    return precision_score(t, p, zero_division=0) if recall_score(t, p) >= 0.7 else -1.0
+
+
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize(
+    "kwargs, score",
+    [
+        ({"metric": "fbeta", "beta": 2.0}, _fbeta2),
+        ({"metric": "balanced_accuracy"}, _balanced),
+        ({"metric": "recall", "min_precision": 0.6}, _recall_at_precision),
+        ({"metric": "precision", "min_recall": 0.7}, _precision_at_recall),
+        ({"metric": lambda t, p: f1_score(t, p) - 0.2 * p.mean()}, None),
+    ],
+)
+def test_other_objectives_reach_brute_force_optimum(seed, kwargs, score):
+    y, s = random_data(seed, n_samples=40, decimals=2)
+    y[:, -1] = (s[:, -1] > 0.6).astype(int)  # not constant: balanced accuracy is defined
+    score = score or kwargs["metric"]
+    thresholds = tune_thresholds(y, s, **kwargs, **EXACT)
+    for j in range(y.shape[1]):
+        pred = (s[:, j] >= thresholds[j]).astype(int)
+        candidates = np.append(np.unique(s[:, j]), np.inf)
+        best = max(score(y[:, j], (s[:, j] >= t).astype(int)) for t in candidates)
+        assert_allclose(score(y[:, j], pred), best, atol=1e-12)
+
+
+def test_per_label_beta_and_constraints():
+    y, s = random_data(4, n_samples=60, decimals=2)
+    both = tune_thresholds(y, s, "fbeta", beta=[0.5, 0.5, 4, 4, 4], **EXACT)
+    assert_array_equal(both[:2], tune_thresholds(y, s, "fbeta", beta=0.5, **EXACT)[:2])
+    assert_array_equal(both[2:], tune_thresholds(y, s, "fbeta", beta=4, **EXACT)[2:])
+    # min_precision works with any metric and holds on the data (safeguards off).
+    t = tune_thresholds(y, s, "f1", min_precision=0.8, **EXACT)
+    precision = precision_score(y, (s >= t).astype(int), average=None, zero_division=1)
+    assert (precision >= 0.8).all()
+
+
+# ------------------------------------------------------------------------ rare-label safeguards
+
+
+def test_shrinkage_is_a_pseudo_count_toward_the_default():
+    y, s = random_data(5, n_samples=50, decimals=2)
+    exact = tune_thresholds(y, s, max_positive_ratio=None, shrinkage=0)
+    shrunk = tune_thresholds(y, s, max_positive_ratio=None, shrinkage=7)
+    minority = np.minimum(y.sum(0), len(y) - y.sum(0))
+    weight = minority / (minority + 7)
+    assert_allclose(shrunk, weight * exact + (1 - weight) * 0.5)
+    assert shrunk[-1] == 0.5  # the constant label
+
+
+def test_rare_label_is_not_predicted_for_most_rows():
+    # The failure behind the safeguards: a label with 3 positives among 400, scored by an
+    # uninformative model. F1 on the tuning data prefers a very low cut that catches one
+    # positive among hundreds of negatives.
+    rng = np.random.default_rng(0)
+    y = np.zeros((400, 1), dtype=int)
+    y[rng.choice(400, 3, replace=False)] = 1
+    s = rng.uniform(0, 0.3, size=(400, 1))
+    exact = tune_thresholds(y, s, **EXACT)
+    assert (s >= exact).mean() > 0.1  # the failure: predicted for many rows
+    safe = tune_thresholds(y, s)
+    assert (s >= safe).sum() <= 3 * 3  # the cap: at most 3 x the positives
+    new_rows = rng.uniform(0, 0.3, size=(10_000, 1))
+    assert (new_rows >= safe).mean() < 0.03
+
+
+def test_cap_limits_predicted_rows_and_gives_way_to_min_recall():
+    y, s = random_data(6, n_samples=200, decimals=3)
+    y[:, 0] = 0
+    y[:5, 0] = 1
+    s[:, 0] = np.linspace(0.01, 0.4, 200)  # positives score lowest: a useless model
+    t = tune_thresholds(y, s, shrinkage=0)
+    assert ((s >= t).sum(axis=0) <= 3 * y.sum(axis=0)).all()
+    t = tune_thresholds(y, s, "precision", min_recall=1.0, shrinkage=0)
+    assert (s[:, 0] >= t[0]).all()  # every positive kept: the cap gave way
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"metric": "recall"}, "metric='recall' needs min_precision"),
+        ({"metric": "precision"}, "metric='precision' needs min_recall"),
+        ({"shrinkage": -1}, "shrinkage must be a number >= 0"),
+        ({"max_positive_ratio": 0.5}, "max_positive_ratio must be a number >= 1"),
+        ({"beta": [1, 2, 3]}, r"beta must be a number or have shape \(n_labels,\)"),
+        ({"beta": 0}, r"beta must be in \(0, inf\]"),
+        ({"min_precision": 1.5}, r"min_precision must be in \[0, 1\]"),
+    ],
+)
+def test_new_parameters_are_checked(kwargs, match):
+    y, s = random_data(0)
+    with pytest.raises(ValueError, match=match):
+        tune_thresholds(y, s, **kwargs)
