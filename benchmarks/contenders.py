@@ -4,8 +4,14 @@ Every factory takes ``random_state`` (the run's seed) and ``quick`` (shrink trai
 smoke run: fewer epochs, trees, iterations and chains) and returns an estimator whose
 ``fit(X, y)`` takes a 0/1 label matrix and whose ``predict(X)`` returns one. Features are
 standardised in a pipeline for the methods that need it (logistic regression, the MLPs,
-nearest neighbours); the random forest takes them as they are. Everything else is the
-library's default, so each method runs as a user would get it.
+nearest neighbours; sparse features, bibtex's word indicators, are scaled by their maximum
+absolute value instead, which keeps them sparse); the forests and boosted trees take them as
+they are. Everything else is the library's default, so each method runs as a user would get
+it, except the gradient-boosting contenders, whose sizes are cut to fit the benchmark's time
+budget (see :func:`make_xgboost`).
+
+The gradient-boosting contenders need optional libraries (``pip install -e ".[bench]"``); a
+contender whose library is missing is skipped with a note, see :meth:`Contender.available`.
 
 A contender reads a 2-D ``X`` (``input="tabular"``; image data sets are flattened for it) or
 the images themselves (``input="image"``; skipped on data sets without images): ``skml-cnn``,
@@ -13,34 +19,46 @@ skml's built-in CNN with its defaults, reads the digits' 32x32 canvases as they 
 [0, 1], no scaling).
 """
 
+import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.multioutput import ClassifierChain, MultiOutputClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer
 
-from benchmarks.estimators import ChainEnsemble, ConstantSafe
+from benchmarks.estimators import ChainEnsemble, ConstantLabels, ConstantSafe, Scaler
 from benchmarks.mlknn import MLkNN
 
 __all__ = [
+    "CATBOOST_ROUNDS",
     "CONTENDERS",
+    "GBDT_LEARNING_RATE",
+    "LIGHTGBM_ROUNDS",
+    "TUNING_CV",
     "TUTORIAL_EPOCHS",
+    "XGBOOST_ROUNDS",
     "Contender",
     "build_tutorial_mlp",
     "make_binary_relevance",
+    "make_catboost",
+    "make_catboost_f1",
     "make_chain_ensemble",
     "make_classifier_chain",
+    "make_lightgbm",
     "make_mlknn",
     "make_random_forest",
+    "make_random_forest_f1",
     "make_scikeras_mlp",
     "make_skml",
     "make_skml_cnn",
     "make_skml_f1",
     "make_sklearn_mlp",
+    "make_xgboost",
+    "make_xgboost_f1",
 ]
 
 #: Epochs of the scikeras tutorial network: the count of the Keras multi-label tutorials
@@ -64,12 +82,27 @@ class Contender:
         One line for ``--list`` and the report.
     input : {"tabular", "image"}, default="tabular"
         Whether the estimator reads 2-D features or images of shape (n, h, w, c).
+    requires : str or None, default=None
+        Module of an optional library the contender needs (e.g. ``"xgboost"``).
+    not_on : dict of str to str, default={}
+        Data sets the contender sits out, each with the reason (printed with the results).
     """
 
     name: str
     factory: Callable
     description: str
     input: str = "tabular"
+    requires: str | None = None
+    not_on: dict = field(default_factory=dict)
+
+    def available(self):
+        """Whether the contender's optional library (if any) can be imported.
+
+        Returns
+        -------
+        available : bool
+        """
+        return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
 
 def _skml_defaults():
@@ -85,7 +118,7 @@ def _logistic_regression(random_state):
 
 
 def make_skml(random_state, quick=False, **params):
-    """skml's ``KerasMultiLabelClassifier`` with its defaults, behind a ``StandardScaler``.
+    """skml's ``KerasMultiLabelClassifier`` with its defaults, behind a ``Scaler``.
 
     Parameters
     ----------
@@ -104,9 +137,7 @@ def make_skml(random_state, quick=False, **params):
 
     if quick:
         params.setdefault("epochs", _QUICK_EPOCHS)
-    return make_pipeline(
-        StandardScaler(), KerasMultiLabelClassifier(random_state=random_state, **params)
-    )
+    return make_pipeline(Scaler(), KerasMultiLabelClassifier(random_state=random_state, **params))
 
 
 def make_skml_f1(random_state, quick=False):
@@ -166,7 +197,7 @@ def make_classifier_chain(random_state, quick=False):
     estimator : Pipeline
     """
     return make_pipeline(
-        StandardScaler(),
+        Scaler(),
         ClassifierChain(_logistic_regression(random_state), random_state=random_state),
     )
 
@@ -186,7 +217,7 @@ def make_chain_ensemble(random_state, quick=False):
     estimator : Pipeline
     """
     return make_pipeline(
-        StandardScaler(),
+        Scaler(),
         ChainEnsemble(
             _logistic_regression(random_state),
             n_chains=3 if quick else 10,
@@ -226,9 +257,7 @@ def make_binary_relevance(random_state, quick=False):
     -------
     estimator : Pipeline
     """
-    return make_pipeline(
-        StandardScaler(), MultiOutputClassifier(_logistic_regression(random_state))
-    )
+    return make_pipeline(Scaler(), MultiOutputClassifier(_logistic_regression(random_state)))
 
 
 def make_sklearn_mlp(random_state, quick=False):
@@ -249,7 +278,7 @@ def make_sklearn_mlp(random_state, quick=False):
     estimator : Pipeline
     """
     return make_pipeline(
-        StandardScaler(),
+        Scaler(),
         MLPClassifier(
             max_iter=20 if quick else 200, early_stopping=False, random_state=random_state
         ),
@@ -304,7 +333,7 @@ def make_scikeras_mlp(random_state, quick=False):
 
     defaults = _skml_defaults()
     return make_pipeline(
-        StandardScaler(),
+        Scaler(),
         KerasClassifier(
             model=build_tutorial_mlp,
             model__hidden_units=int(defaults["hidden_layer_sizes"][0]),
@@ -318,6 +347,195 @@ def make_scikeras_mlp(random_state, quick=False):
     )
 
 
+#: Boosting rounds of the gradient-boosting contenders (full, quick), cut from the libraries'
+#: defaults (XGBoost and LightGBM 100, CatBoost 1000) to fit the benchmark's 20-minute budget
+#: on 2 cores. Measured on bibtex's training rows (4880 x 1836 sparse, 159 labels) on a
+#: shared 2-core machine: XGBoost about 2.5 CPU-seconds per round (159 trees); CatBoost's
+#: MultiLogloss 26 CPU-seconds for a single iteration; LightGBM, 159 boosters of 20 rounds,
+#: over 5 minutes. CatBoost and LightGBM therefore sit bibtex out (see CONTENDERS).
+XGBOOST_ROUNDS = {False: 20, True: 5}
+LIGHTGBM_ROUNDS = {False: 50, True: 5}
+CATBOOST_ROUNDS = {False: 100, True: 5}
+#: Learning rate of all three: XGBoost's default, higher than LightGBM's (0.1) and CatBoost's
+#: (about 0.1 for 1000 iterations) to make up for the fewer rounds.
+GBDT_LEARNING_RATE = 0.3
+
+_BIBTEX_TOO_SLOW = (
+    "too slow for the time budget on 159 labels (measured: {what}, see benchmarks/contenders.py)"
+)
+
+
+def make_xgboost(random_state, quick=False):
+    """XGBoost's ``XGBClassifier`` on the label matrix (one tree per label and round).
+
+    ``tree_method="hist"``, ``n_jobs=2``, no early stopping, :data:`XGBOOST_ROUNDS` rounds at
+    learning rate :data:`GBDT_LEARNING_RATE`, depth 6 (the default). XGBoost grows one tree per
+    label and round, so bibtex's 159 labels make 159 trees a round; the library default of 100
+    rounds would take most of the benchmark's 20-minute budget on that one data set. Constant
+    label columns are predicted as their constant (:class:`ConstantLabels`). Sparse input is
+    read as is (an absent entry is XGBoost's "missing", with a learnt default direction).
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of the boosting.
+    quick : bool, default=False
+        5 rounds.
+
+    Returns
+    -------
+    estimator : ConstantLabels
+    """
+    from xgboost import XGBClassifier
+
+    return ConstantLabels(
+        XGBClassifier(
+            tree_method="hist",
+            n_estimators=XGBOOST_ROUNDS[quick],
+            learning_rate=GBDT_LEARNING_RATE,
+            n_jobs=2,
+            random_state=random_state,
+        )
+    )
+
+
+def make_catboost(random_state, quick=False):
+    """CatBoost's ``CatBoostClassifier(loss_function="MultiLogloss")``: one tree for all labels.
+
+    :data:`CATBOOST_ROUNDS` iterations (the library default is 1000) at learning rate
+    :data:`GBDT_LEARNING_RATE`, depth 6 (the default), ``thread_count=2``, no early stopping,
+    silent. Constant label columns are predicted as their constant (:class:`ConstantLabels`).
+
+    Parameters
+    ----------
+    random_state : int
+        ``random_seed`` of CatBoost.
+    quick : bool, default=False
+        5 iterations.
+
+    Returns
+    -------
+    estimator : ConstantLabels
+    """
+    from catboost import CatBoostClassifier
+
+    return ConstantLabels(
+        CatBoostClassifier(
+            loss_function="MultiLogloss",
+            iterations=CATBOOST_ROUNDS[quick],
+            learning_rate=GBDT_LEARNING_RATE,
+            thread_count=2,
+            random_seed=random_state,
+            verbose=0,
+            allow_writing_files=False,
+        )
+    )
+
+
+def make_lightgbm(random_state, quick=False):
+    """LightGBM's ``LGBMClassifier``, one per label (``MultiOutputClassifier``).
+
+    :data:`LIGHTGBM_ROUNDS` rounds at learning rate :data:`GBDT_LEARNING_RATE`, otherwise the
+    defaults (31 leaves), ``n_jobs=2``, silent. A label constant in the training rows is
+    predicted as its constant (:class:`ConstantSafe`).
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of each label's booster.
+    quick : bool, default=False
+        5 rounds.
+
+    Returns
+    -------
+    estimator : MultiOutputClassifier
+    """
+    from lightgbm import LGBMClassifier
+
+    return MultiOutputClassifier(
+        ConstantSafe(
+            LGBMClassifier(
+                n_estimators=LIGHTGBM_ROUNDS[quick],
+                learning_rate=GBDT_LEARNING_RATE,
+                n_jobs=2,
+                random_state=random_state,
+                verbose=-1,
+            )
+        )
+    )
+
+
+#: Folds of the threshold tuning of the ``-f1`` contenders (full, quick). Each fit of such a
+#: contender fits its peer ``cv + 1`` times (once per fold, then on all the training rows).
+TUNING_CV = {False: 3, True: 2}
+
+
+def _tuned_for_f1(estimator, random_state, quick):
+    from skml import TunedThresholdMultiLabelClassifier
+
+    return TunedThresholdMultiLabelClassifier(
+        estimator, scoring="f1", cv=TUNING_CV[quick], random_state=random_state
+    )
+
+
+def make_random_forest_f1(random_state, quick=False):
+    """:func:`make_random_forest` with per-label thresholds tuned for F1 on out-of-fold rows.
+
+    skml's ``TunedThresholdMultiLabelClassifier(scoring="f1")`` with :data:`TUNING_CV` folds
+    (multi-label stratified, shuffled with ``random_state``), then a refit on all the rows.
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of the forest and of the folds.
+    quick : bool, default=False
+        20 trees, 2 folds.
+
+    Returns
+    -------
+    estimator : TunedThresholdMultiLabelClassifier
+    """
+    return _tuned_for_f1(make_random_forest(random_state, quick), random_state, quick)
+
+
+def make_xgboost_f1(random_state, quick=False):
+    """:func:`make_xgboost` with per-label thresholds tuned for F1 (see make_random_forest_f1).
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of the boosting and of the folds.
+    quick : bool, default=False
+        5 rounds, 2 folds.
+
+    Returns
+    -------
+    estimator : TunedThresholdMultiLabelClassifier
+    """
+    return _tuned_for_f1(make_xgboost(random_state, quick), random_state, quick)
+
+
+def make_catboost_f1(random_state, quick=False):
+    """:func:`make_catboost` with per-label thresholds tuned for F1 (see make_random_forest_f1).
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of the boosting and of the folds.
+    quick : bool, default=False
+        5 iterations, 2 folds.
+
+    Returns
+    -------
+    estimator : TunedThresholdMultiLabelClassifier
+    """
+    return _tuned_for_f1(make_catboost(random_state, quick), random_state, quick)
+
+
+def _to_dense(X):
+    return X.toarray() if hasattr(X, "toarray") else X
+
+
 def make_mlknn(random_state, quick=False):
     """ML-kNN with k=10 and Laplace smoothing, on standardised features.
 
@@ -328,11 +546,16 @@ def make_mlknn(random_state, quick=False):
     quick : bool, default=False
         Unused.
 
+    Sparse features (bibtex) are scaled, then densified for the benchmark's ML-kNN, which
+    reads dense arrays only (7395 x 1836 float64 is 109 MB).
+
     Returns
     -------
     estimator : Pipeline
     """
-    return make_pipeline(StandardScaler(), MLkNN(k=10, s=1.0))
+    return make_pipeline(
+        Scaler(), FunctionTransformer(_to_dense, accept_sparse=True), MLkNN(k=10, s=1.0)
+    )
 
 
 #: All contenders, by name, in report order.
@@ -354,5 +577,42 @@ CONTENDERS = {
         Contender("mlknn", make_mlknn, "ML-kNN, k=10, s=1"),
         Contender("sk-mlp", make_sklearn_mlp, "scikit-learn MLPClassifier, defaults"),
         Contender("scikeras-mlp", make_scikeras_mlp, "scikeras KerasClassifier, tutorial MLP"),
+        Contender(
+            "xgboost",
+            make_xgboost,
+            f"XGBClassifier, hist, {XGBOOST_ROUNDS[False]} rounds (native multi-label)",
+            requires="xgboost",
+        ),
+        Contender(
+            "catboost",
+            make_catboost,
+            f"CatBoostClassifier, MultiLogloss, {CATBOOST_ROUNDS[False]} iterations",
+            requires="catboost",
+            not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="26 CPU-s per iteration")},
+        ),
+        Contender(
+            "rf-f1", make_random_forest_f1, "random forest, per-label F1 thresholds (3-fold)"
+        ),
+        Contender(
+            "xgboost-f1",
+            make_xgboost_f1,
+            "xgboost, per-label F1 thresholds (3-fold)",
+            requires="xgboost",
+            not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="4 xgboost fits of about 50 CPU-s")},
+        ),
+        Contender(
+            "catboost-f1",
+            make_catboost_f1,
+            "catboost, per-label F1 thresholds (3-fold)",
+            requires="catboost",
+            not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="26 CPU-s per iteration")},
+        ),
+        Contender(
+            "lightgbm",
+            make_lightgbm,
+            f"LGBMClassifier per label, {LIGHTGBM_ROUNDS[False]} rounds",
+            requires="lightgbm",
+            not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="over 5 min per fit")},
+        ),
     )
 }

@@ -1,13 +1,15 @@
 """The benchmark's data sets, each with its fixed train/test split.
 
-The MULAN sets (yeast, emotions, scene) come with their standard split; the generated sets
-get a fixed 2/3 - 1/3 multi-label stratified split (``random_state=0``). Cross-validation runs
-over all rows (train and test together).
+The MULAN sets (yeast, emotions, scene, bibtex) come with their standard split; the generated
+sets get a fixed 2/3 - 1/3 multi-label stratified split (``random_state=0``). Cross-validation
+runs over all rows (train and test together). bibtex's features are a SciPy CSR matrix (sparse
+word indicators); every other set's are a dense array.
 """
 
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["DATASETS", "Dataset", "load_dataset"]
 
@@ -20,8 +22,8 @@ class Dataset:
     ----------
     name : str
         Short name.
-    X : ndarray of shape (n_samples, n_features)
-        Features; image data sets are flattened.
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Features; image data sets are flattened; sparse for bibtex.
     y : ndarray of shape (n_samples, n_labels)
         0/1 label matrix.
     train : ndarray of int
@@ -98,13 +100,17 @@ def _stratified_subset(rows, y, size, random_state):
 def _from_mulan(name, loader):
     X_train, y_train = loader(subset="train", return_X_y=True)
     X_test, y_test = loader(subset="test", return_X_y=True)
-    n_train = len(X_train)
+    n_train = X_train.shape[0]
+    if sp.issparse(X_train):
+        X = sp.vstack([X_train, X_test], format="csr")
+    else:
+        X = np.vstack([X_train, X_test])
     return Dataset(
         name,
-        np.vstack([X_train, X_test]),
+        X,
         np.vstack([y_train, y_test]).astype(np.int64),
         np.arange(n_train),
-        np.arange(n_train, n_train + len(X_test)),
+        np.arange(n_train, n_train + X_test.shape[0]),
     )
 
 
@@ -155,6 +161,18 @@ def load_scene():
     return _from_mulan("scene", loader)
 
 
+def load_bibtex():
+    """BibTeX tags (MULAN): 7395 rows, 1836 sparse binary features, 159 labels.
+
+    Returns
+    -------
+    dataset : Dataset
+    """
+    from skml.datasets import load_bibtex as loader
+
+    return _from_mulan("bibtex", loader)
+
+
 def load_tutorial():
     """The tutorials' task: ``make_multilabel_classification`` with 1000 rows, 3 labels.
 
@@ -191,6 +209,7 @@ DATASETS = {
     "yeast": load_yeast,
     "emotions": load_emotions,
     "scene": load_scene,
+    "bibtex": load_bibtex,
     "tutorial": load_tutorial,
     "digits": load_digits,
 }

@@ -2,20 +2,32 @@
 
 - :class:`ConstantSafe` lets a binary classifier survive a constant label column, which a
   training fold of a rare label easily has and on which ``LogisticRegression`` raises.
+- :class:`ConstantLabels` does the same for a native multi-label estimator (XGBoost,
+  CatBoost): constant label columns are left out of its fit and predicted as their constant.
 - :class:`ChainEnsemble` averages the probabilities of random-order classifier chains
   (Read et al., 2011), as scikit-learn's classifier-chain example does.
+- :class:`Scaler` standardises dense features and scales sparse ones by their maximum absolute
+  value (centring would densify them).
 """
 
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, clone
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MultiOutputMixin,
+    TransformerMixin,
+    clone,
+)
 from sklearn.multioutput import ClassifierChain
+from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
-__all__ = ["ChainEnsemble", "ConstantSafe"]
+__all__ = ["ChainEnsemble", "ConstantLabels", "ConstantSafe", "Scaler"]
 
 
 class ConstantSafe(ClassifierMixin, BaseEstimator):
@@ -91,7 +103,7 @@ class ConstantSafe(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if self.estimator_ is not None:
             return self.estimator_.predict_proba(X)
-        proba = np.zeros((len(X), 2))
+        proba = np.zeros((_num_samples(X), 2))
         proba[:, self.constant_] = 1.0
         return proba
 
@@ -111,7 +123,167 @@ class ConstantSafe(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if self.estimator_ is not None:
             return self.estimator_.predict(X)
-        return np.full(len(X), self.constant_, dtype=np.int64)
+        return np.full(_num_samples(X), self.constant_, dtype=np.int64)
+
+
+class ConstantLabels(MultiOutputMixin, ClassifierMixin, BaseEstimator):
+    """A native multi-label classifier that also fits label matrices with constant columns.
+
+    XGBoost estimates a per-label base score (an infinite logit for an all-1 column) and
+    CatBoost's ``MultiLogloss`` refuses some constant targets; a label constant in a training
+    fold is common on data sets with rare labels. Only the non-constant columns train a clone
+    of ``estimator``; the constant ones are predicted as their value.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Multi-label classifier whose ``predict`` returns a 0/1 matrix for a 2-D ``y`` and
+        whose ``predict_proba`` returns one probability column per label.
+
+    Attributes
+    ----------
+    estimator_ : classifier or None
+        The fitted clone, or None when every column was constant.
+    varying_ : ndarray of shape (n_labels,), dtype bool
+        Which label columns trained ``estimator_``.
+    constants_ : ndarray of shape (n_labels,), dtype int64
+        The value of each constant column (0 where a column varies).
+    """
+
+    _parameter_constraints = {"estimator": [HasMethods(["fit", "predict", "predict_proba"])]}
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        """Fit ``estimator`` on the label columns that are not constant.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples, n_labels)
+            0/1 label indicator matrix.
+
+        Returns
+        -------
+        self : ConstantLabels
+            The fitted estimator.
+        """
+        self._validate_params()
+        y = np.asarray(y, dtype=np.int64)
+        if y.ndim != 2:
+            raise ValueError(f"y must be a 2-D label matrix; got shape {y.shape}.")
+        self.varying_ = y.min(axis=0) != y.max(axis=0)
+        self.constants_ = np.where(self.varying_, 0, y[0])
+        self.estimator_ = None
+        if self.varying_.any():
+            self.estimator_ = clone(self.estimator).fit(X, y[:, self.varying_])
+        return self
+
+    def predict_proba(self, X):
+        """Probability of each label: the estimator's, and 0 or 1 for the constant ones.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_labels)
+            Positive-class probability of each label.
+        """
+        check_is_fitted(self)
+        proba = np.tile(self.constants_.astype(np.float64), (_num_samples(X), 1))
+        if self.estimator_ is not None:
+            varying = self.estimator_.predict_proba(X)
+            if isinstance(varying, list):  # one (n_samples, 2) array per label
+                varying = np.column_stack([p[:, -1] for p in varying])
+            elif self.varying_.sum() == 1:  # one label left: binary (n_samples, 2) output
+                varying = np.asarray(varying)[:, -1]
+            proba[:, self.varying_] = np.asarray(varying).reshape(len(proba), -1)
+        return proba
+
+    def predict(self, X):
+        """Predict the label matrix: the estimator's columns, and the constants.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_labels)
+            0/1 label indicator matrix.
+        """
+        check_is_fitted(self)
+        y_pred = np.tile(self.constants_, (_num_samples(X), 1))
+        if self.estimator_ is not None:
+            varying = np.asarray(self.estimator_.predict(X)).reshape(len(y_pred), -1)
+            y_pred[:, self.varying_] = varying
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.input_tags.sparse = True
+        return tags
+
+
+class Scaler(TransformerMixin, BaseEstimator):
+    """``StandardScaler`` for dense features, ``MaxAbsScaler`` for sparse ones.
+
+    Centring a sparse matrix would densify it (bibtex's 1836 word indicators), so sparse
+    input is only divided by each column's maximum absolute value, which keeps 0/1 features
+    as they are and the matrix sparse.
+
+    Attributes
+    ----------
+    scaler_ : StandardScaler or MaxAbsScaler
+        The fitted scaler.
+    """
+
+    def fit(self, X, y=None):
+        """Fit the scaler that suits ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : Scaler
+            The fitted scaler.
+        """
+        self.scaler_ = (MaxAbsScaler() if sp.issparse(X) else StandardScaler()).fit(X)
+        return self
+
+    def transform(self, X):
+        """Scale ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        X_scaled : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        return self.scaler_.transform(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class ChainEnsemble(MultiOutputMixin, ClassifierMixin, BaseEstimator):

@@ -140,7 +140,9 @@ def markdown_table(frame):
         runs = frame[(frame.dataset == dataset) & (frame.protocol == protocol)]
         first = runs.iloc[0]
         if protocol == "split":
-            what = f"standard split, {first.n_train} train / {first.n_test} test"
+            n_seeds = runs.seed.nunique()
+            seeds = f", {n_seeds} model seeds" if n_seeds > 1 else ""
+            what = f"standard split, {first.n_train} train / {first.n_test} test{seeds}"
         else:
             n_repeats = runs.seed.nunique()
             n_splits = runs.fold.nunique() // n_repeats

@@ -1,12 +1,13 @@
-"""Tests of the benchmark package: the ML-kNN, the constant-label guard, a quick run."""
+"""Tests of the benchmark package: the ML-kNN, the constant-label guards, a quick run."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_multilabel_classification
 
 from benchmarks.contenders import CONTENDERS
-from benchmarks.estimators import ChainEnsemble, ConstantSafe
+from benchmarks.estimators import ChainEnsemble, ConstantLabels, ConstantSafe, Scaler
 from benchmarks.mlknn import MLkNN
 
 
@@ -83,18 +84,182 @@ def test_constant_safe_predicts_the_constant(data):
         assert_array_equal(model.predict_proba(X[:3])[:, 1], [value] * 3)
 
 
+GBDT = ["xgboost", "catboost", "lightgbm"]
+TUNED = ["rf-f1", "xgboost-f1", "catboost-f1"]
+
+
+def _needs_library(method):
+    contender = CONTENDERS[method]
+    if contender.requires is not None:
+        pytest.importorskip(contender.requires)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("method", ["br-lr", "cc-lr", "ecc-lr", "rf", "mlknn", "sk-mlp"])
-def test_contenders_survive_constant_label_columns(data, method):
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize(
+    "method", ["br-lr", "cc-lr", "ecc-lr", "rf", "mlknn", "sk-mlp", *GBDT, *TUNED]
+)
+def test_contenders_survive_constant_label_columns(data, method, sparse):
+    _needs_library(method)
     X, y = data
+    if sparse:  # bibtex's features are a CSR matrix
+        X = sp.csr_matrix(np.where(X > np.median(X), 1.0, 0.0))
     y = y.copy()
     y[:, 1] = 0
     y[:, 2] = 1
     model = CONTENDERS[method].factory(0, quick=True).fit(X, y)
-    y_pred = model.predict(X)
+    y_pred = np.asarray(model.predict(X))
     assert y_pred.shape == y.shape
     assert_array_equal(y_pred[:, 1], 0)
     assert_array_equal(y_pred[:, 2], 1)
+    assert set(np.unique(y_pred)) <= {0, 1}
+    # The varying labels are learnt: better than chance on the training rows.
+    varying = [0, 3]
+    assert (y_pred[:, varying] == y[:, varying]).mean() > 0.6
+
+
+@pytest.mark.parametrize("method", GBDT)
+def test_gbdt_contenders_settings(method):
+    _needs_library(method)
+    from benchmarks.contenders import CATBOOST_ROUNDS, LIGHTGBM_ROUNDS, XGBOOST_ROUNDS
+
+    contender = CONTENDERS[method]
+    assert contender.requires == method and contender.available()
+    params = contender.factory(7).get_params()
+    if method == "xgboost":
+        assert params["estimator__tree_method"] == "hist"
+        assert params["estimator__n_estimators"] == XGBOOST_ROUNDS[False]
+        assert params["estimator__random_state"] == 7
+    elif method == "catboost":
+        assert params["estimator__loss_function"] == "MultiLogloss"
+        assert params["estimator__iterations"] == CATBOOST_ROUNDS[False]
+        assert params["estimator__random_seed"] == 7
+        assert "bibtex" in contender.not_on
+    else:
+        assert params["estimator__estimator__n_estimators"] == LIGHTGBM_ROUNDS[False]
+        assert params["estimator__estimator__random_state"] == 7
+        assert "bibtex" in contender.not_on
+    quick = contender.factory(0, quick=True).get_params()
+    assert any(quick.get(k) == 5 for k in quick if k.endswith(("n_estimators", "iterations")))
+
+
+@pytest.mark.parametrize("method", TUNED)
+def test_tuned_contenders_wrap_their_peer(method):
+    _needs_library(method)
+    from benchmarks.contenders import TUNING_CV
+
+    model = CONTENDERS[method].factory(3)
+    assert type(model).__name__ == "TunedThresholdMultiLabelClassifier"
+    assert model.scoring == "f1" and model.cv == TUNING_CV[False] and model.random_state == 3
+    peer = CONTENDERS[method.removesuffix("-f1")].factory(3)
+    assert type(model.estimator) is type(peer)
+    assert model.estimator.get_params().keys() == peer.get_params().keys()
+    assert CONTENDERS[method].factory(0, quick=True).cv == TUNING_CV[True]
+
+
+def test_constant_labels_fits_only_the_varying_columns():
+    from sklearn.tree import DecisionTreeClassifier
+
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.array([[0, 1, 0], [0, 1, 1], [0, 1, 0], [0, 1, 1], [0, 1, 0], [0, 1, 1]])
+    model = ConstantLabels(DecisionTreeClassifier(random_state=0)).fit(X, y)
+    assert_array_equal(model.varying_, [False, False, True])
+    assert model.estimator_.n_outputs_ == 1
+    assert_array_equal(model.predict(X), y)
+    assert_array_equal(model.predict(sp.csr_matrix(X)), y)
+    proba = model.predict_proba(X)
+    assert proba.shape == (6, 3)
+    assert_array_equal(proba[:, :2], [[0, 1]] * 6)
+    assert_array_equal(proba[:, 2], y[:, 2])
+    constant = ConstantLabels(DecisionTreeClassifier()).fit(X, y[:, :2])
+    assert constant.estimator_ is None
+    assert_array_equal(constant.predict(X[:2]), [[0, 1], [0, 1]])
+    with pytest.raises(ValueError, match="2-D label matrix"):
+        ConstantLabels(DecisionTreeClassifier()).fit(X, y[:, 2])
+
+
+def test_constant_safe_reads_sparse_rows(data):
+    from sklearn.linear_model import LogisticRegression
+
+    X, _ = data
+    model = ConstantSafe(LogisticRegression()).fit(X, np.ones(len(X)))
+    assert_array_equal(model.predict(sp.csr_matrix(X[:4])), [1] * 4)
+    assert model.predict_proba(sp.csr_matrix(X[:4])).shape == (4, 2)
+
+
+def test_scaler_keeps_sparse_input_sparse(data):
+    from sklearn.preprocessing import MaxAbsScaler, StandardScaler
+
+    X, _ = data
+    dense = Scaler().fit(X)
+    assert isinstance(dense.scaler_, StandardScaler)
+    assert_allclose(dense.transform(X).mean(axis=0), 0, atol=1e-12)
+    X_sparse = sp.csr_matrix(np.where(X > np.median(X), 2.0, 0.0))
+    scaled = Scaler().fit(X_sparse)
+    assert isinstance(scaled.scaler_, MaxAbsScaler)
+    out = scaled.transform(X_sparse)
+    assert sp.issparse(out) and out.nnz == X_sparse.nnz
+    assert_array_equal(np.unique(out.data), [1.0])
+
+
+def test_missing_library_is_skipped_with_a_note(monkeypatch, tmp_path, capsys):
+    from benchmarks import __main__ as cli
+    from benchmarks.contenders import Contender, make_binary_relevance
+
+    ghost = Contender("ghost", make_binary_relevance, "needs a library", requires="no_such_lib_x")
+    assert not ghost.available()
+    monkeypatch.setitem(CONTENDERS, "ghost", ghost)
+    _, runs = cli._load({"emotions": ("split",)}, ["ghost", "br-lr"], quick=True)
+    assert runs == {"emotions": ["br-lr"]}
+    with pytest.raises(SystemExit):
+        cli.main(["--datasets", "emotions", "--methods", "ghost", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "ghost: skipped, no_such_lib_x is not installed" in err
+    assert not (tmp_path / "benchmark.csv").exists()
+
+
+def test_list_names_the_new_data_set_and_contenders(capsys):
+    from benchmarks.__main__ import DEFAULT_PLAN, main
+
+    assert main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "bibtex" in listed and "1836 sparse binary features" in listed
+    for name in GBDT:
+        assert f"  {name} " in listed
+    assert DEFAULT_PLAN["bibtex"] == ("split",)
+
+
+def test_bibtex_dataset_is_sparse_with_the_standard_split():
+    from benchmarks.data import load_dataset
+
+    dataset = load_dataset("bibtex")
+    assert sp.issparse(dataset.X) and dataset.X.shape == (7395, 1836)
+    assert_array_equal(dataset.train, np.arange(4880))
+    assert_array_equal(dataset.test, np.arange(4880, 7395))
+    assert dataset.y.shape == (7395, 159)
+    small = dataset.subsample(200, 100)
+    assert sp.issparse(small.X) and small.X.shape == (300, 1836)
+    assert sp.issparse(small.features(small.train))
+
+
+def test_default_seeds_are_three_for_the_split(monkeypatch, tmp_path):
+    from benchmarks import __main__ as cli
+
+    seen = {}
+
+    def fake_run(plan, datasets, runs, args, env, csv_path):
+        seen["seeds"] = args.seeds
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "_run", fake_run)
+    monkeypatch.setattr(cli, "_quiet_tensorflow", lambda: None)
+    monkeypatch.setattr(cli, "environment", dict)
+    for argv, seeds in [([], 3), (["--quick"], 1), (["--seeds", "2"], 2)]:
+        with pytest.raises(SystemExit):
+            cli.main(
+                [*argv, "--datasets", "emotions", "--methods", "br-lr", "--out", str(tmp_path)]
+            )
+        assert seen["seeds"] == seeds
 
 
 def test_chain_ensemble_averages_its_chains(data):
@@ -149,8 +314,9 @@ def test_quick_run_writes_table_csv_and_charts(tmp_path, capsys):
     frame = pd.read_csv(tmp_path / "benchmark.csv")
     n_runs = {"split": 1, "cv": CV_SPLITS[True][0] * CV_SPLITS[True][1]}
     counts = frame.groupby(["dataset", "method"]).size()
-    # The quick data sets have no images, so the image contenders (the CNN) sit it out.
-    tabular = [name for name, c in CONTENDERS.items() if c.input == "tabular"]
+    # The quick data sets have no images, so the image contenders (the CNN) sit it out; so do
+    # contenders whose optional library is not installed.
+    tabular = [name for name, c in CONTENDERS.items() if c.input == "tabular" and c.available()]
     assert len(counts) == len(QUICK_PLAN) * len(tabular)
     for (dataset, _), count in counts.items():
         assert count == sum(n_runs[p] for p in QUICK_PLAN[dataset])
