@@ -333,3 +333,77 @@ def test_report_rejects_bad_input(predictions, kwargs, match):
     arguments = {"y_true": y_true, "y_pred": y_pred, **kwargs}
     with pytest.raises(ValueError, match=match):
         multilabel_report(**arguments)
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+def test_brier_score_per_label_matches_scikit_learn(predictions):
+    from sklearn.metrics import brier_score_loss
+
+    from skml.metrics import brier_score_per_label
+
+    y_true, _, y_score = predictions
+    scores = np.column_stack([p[:, 1] for p in y_score])
+    expected = [brier_score_loss(y_true[:, j], scores[:, j]) for j in range(y_true.shape[1])]
+    assert_allclose(brier_score_per_label(y_true, scores), expected)
+    assert_allclose(brier_score_per_label(y_true, y_score), expected)  # per-label list
+
+
+def test_expected_calibration_error_by_hand():
+    from skml.metrics import expected_calibration_error
+
+    y_true = np.array([[1, 1], [0, 1], [1, 0], [0, 0], [1, 1]])
+    y_score = np.array([[0.95, 0.2], [0.85, 0.2], [0.15, 0.7], [0.05, 0.7], [1.0, 0.7]])
+    # Label 0, bins [0.9, 1] (0.95, 1.0; both positive), [0.8, 0.9) (0.85; negative),
+    # [0.1, 0.2) (0.15; positive), [0, 0.1) (0.05; negative).
+    label0 = (2 * abs(1 - 0.975) + abs(0 - 0.85) + abs(1 - 0.15) + abs(0 - 0.05)) / 5
+    # Label 1: [0.2, 0.3) holds 2 samples, both positive; [0.7, 0.8) holds 3, 1 positive.
+    label1 = (2 * abs(1 - 0.2) + 3 * abs(1 / 3 - 0.7)) / 5
+    assert_allclose(expected_calibration_error(y_true, y_score), [label0, label1])
+    assert_allclose(
+        expected_calibration_error(y_true, y_score, average="macro"), (label0 + label1) / 2
+    )
+    pooled = expected_calibration_error(y_true.reshape(-1, 1), y_score.reshape(-1, 1))[0]
+    assert_allclose(expected_calibration_error(y_true, y_score, average="micro"), pooled)
+    assert_allclose(expected_calibration_error(y_true, y_true.astype(float)), [0, 0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "y_score", "match"),
+    [
+        ({"n_bins": 0}, [[0.5]], "n_bins must be a positive integer"),
+        ({"average": "weighted"}, [[0.5]], "average must be None"),
+        ({}, [[1.5]], r"probabilities in \[0, 1\]"),
+        ({}, [[0.5, 0.5]], "different shapes"),
+    ],
+)
+def test_calibration_metrics_reject_bad_input(kwargs, y_score, match):
+    from skml.metrics import brier_score_per_label, expected_calibration_error
+
+    with pytest.raises(ValueError, match=match):
+        expected_calibration_error([[1]], y_score, **kwargs)
+    if not kwargs:
+        with pytest.raises(ValueError, match=match):
+            brier_score_per_label([[1]], y_score)
+
+
+def test_report_calibration_columns(predictions):
+    from skml.metrics import brier_score_per_label, expected_calibration_error
+
+    y_true, y_pred, y_score = predictions
+    scores = np.column_stack([p[:, 1] for p in y_score])
+    report = multilabel_report(y_true, y_pred, y_score=scores)
+    brier = brier_score_per_label(y_true, scores)
+    ece = expected_calibration_error(y_true, scores)
+    assert_allclose(report["brier"].iloc[:4], brier)
+    assert_allclose(report["ece"].iloc[:4], ece)
+    assert_allclose(report.loc["macro avg", ["brier", "ece"]], [brier.mean(), ece.mean()])
+    assert_allclose(
+        report.loc["weighted avg", "brier"], np.average(brier, weights=y_true.sum(axis=0))
+    )
+    assert_allclose(
+        report.loc["micro avg", "ece"],
+        expected_calibration_error(y_true, scores, average="micro"),
+    )
+    assert report.loc[["samples avg", "hamming loss"], "brier"].isna().all()

@@ -12,7 +12,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score, hamming_loss
 
 from skml.metrics import multilabel_report
-from skml.plotting import plot_history, plot_label_report, plot_threshold_curve
+from skml.plotting import (
+    plot_calibration,
+    plot_history,
+    plot_label_report,
+    plot_threshold_curve,
+)
 from skml.thresholds import tune_thresholds
 
 # Headless rendering for these tests only; skml.plotting itself never picks a backend.
@@ -191,7 +196,7 @@ def test_plot_threshold_curve(scores, tmp_path):
     assert_allclose(f1_line.get_ydata(), expected_f1)
     assert_allclose(error_line.get_ydata(), expected_error)
     assert_array_equal(half.get_xdata(), [0.5, 0.5])
-    threshold = tune_thresholds(y_true, y_score)[1]
+    threshold = tune_thresholds(y_true, y_score, shrinkage=0, max_positive_ratio=None)[1]
     assert_allclose(best.get_xdata(), [threshold])
     assert_allclose(best.get_ydata(), [f1_score(y_true[:, 1], y_score[:, 1] >= threshold)])
     assert best.get_ydata()[0] >= max(expected_f1)
@@ -261,9 +266,58 @@ def test_plot_threshold_curve_bad_data(scores):
         (plot_history, (HISTORY,)),
         (plot_label_report, (pd.DataFrame({"f1-score": [1.0]}),)),
         (plot_threshold_curve, ([[1]], [[0.5]])),
+        (plot_calibration, ([[1]], [[0.5]])),
     ],
 )
 def test_missing_matplotlib(monkeypatch, plot, args):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r'pip install "skml\[plot\]"'):
         plot(*args)
+
+
+# ------------------------------------------------------------------------- plot_calibration
+
+
+def test_plot_calibration(scores, tmp_path):
+    from skml.metrics import expected_calibration_error
+
+    y_true, y_score = scores
+    ax = plot_calibration(y_true, y_score, n_bins=5)
+    diagonal, *lines = ax.get_lines()
+    assert_array_equal(diagonal.get_xdata(), [0, 1])
+    assert len(lines) == 3
+    bins = np.minimum((y_score[:, 2] * 5).astype(int), 4)
+    expected_x = [y_score[bins == b, 2].mean() for b in range(5) if (bins == b).any()]
+    expected_y = [y_true[bins == b, 2].mean() for b in range(5) if (bins == b).any()]
+    assert_allclose(lines[2].get_xdata(), expected_x)
+    assert_allclose(lines[2].get_ydata(), expected_y)
+    ece = expected_calibration_error(y_true, y_score, n_bins=5)[2]
+    assert lines[2].get_label() == f"2 (ECE {ece:.3f})"
+    _save_png(ax, tmp_path / "calibration.png")
+
+
+def test_plot_calibration_labels_by_name_on_given_axes():
+    import matplotlib.pyplot as plt
+
+    y_true = pd.DataFrame({"a": [1, 0, 1, 0], "b": [0, 0, 1, 1]})
+    y_score = [[0.9, 0.1], [0.2, 0.3], [0.7, 0.6], [0.4, 0.8]]
+    _, ax = plt.subplots()
+    assert plot_calibration(y_true, y_score, labels=["b"], ax=ax) is ax
+    assert [line.get_label() for line in ax.get_lines()][1].startswith("b (ECE")
+    assert len(ax.get_lines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"labels": [5]}, r"label must be in \[0, 3\)"),
+        ({"labels": ["x"]}, "Unknown label name 'x'"),
+        ({"n_bins": 0}, "n_bins must be a positive integer"),
+        ({"target_names": ["a"]}, "target_names has 1 names"),
+    ],
+)
+def test_plot_calibration_bad_arguments(scores, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plot_calibration(*scores, **kwargs)
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+        plot_calibration(scores[0], scores[1] * 2)
