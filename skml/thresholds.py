@@ -57,8 +57,9 @@ def _cut_scores(y, s, metric, beta):
     """Objective of every cut of one label, and the cuts' counts of true and false positives.
 
     Returns ``(score, tp, counts, thresholds)``; cut ``c`` predicts the ``counts[c]``
-    highest-scoring samples, ``c = 0`` predicting none, with threshold ``thresholds[c]``. Integer counts
-    keep F1 and accuracy exact, so equal values compare equal and ties are found exactly.
+    highest-scoring samples, ``c = 0`` predicting none, with threshold ``thresholds[c]``.
+    Integer counts keep F1 and accuracy exact, so equal values compare equal and ties are
+    found exactly.
     """
     n = y.size
     n_pos = int(y.sum())
