@@ -14,7 +14,7 @@ import weakref
 import numpy as np
 import scipy.sparse as sp
 
-from skml._training import import_keras, progress_callback
+from skml._training import _trace, import_keras, progress_callback
 
 __all__ = ["predict_sparse", "sparse_input_supported", "train_sparse"]
 
@@ -62,7 +62,12 @@ def _tf_dataset(X, rows, y, sample_weight, *, batch_size, shuffle, seed, epochs)
         tf.TensorSpec((None, y.shape[1]), tf.float32),
         tf.TensorSpec((None,), tf.float32),
     )
-    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(1)
+    # A known length lets Keras stop after the last batch instead of running into the end of
+    # the generator, which it reports as "Your input ran out of data; interrupting training"
+    # once per epoch for the validation set although nothing is interrupted.
+    n_batches = -(-len(rows) // batch_size) * epochs
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(1)
 
 
 def _py_dataset(X, rows, y, sample_weight, *, batch_size, shuffle, seed):
@@ -162,9 +167,7 @@ def _sparse_forward(network):
         import tensorflow as tf
 
         spec = tf.SparseTensorSpec((None, network.input_shape[-1]), tf.float32)
-        _FORWARD[network] = tf.function(
-            lambda x: network(x, training=False), input_signature=[spec]
-        )
+        _FORWARD[network] = _trace(lambda x: network(x, training=False), [spec])
     return _FORWARD[network]
 
 

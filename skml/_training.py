@@ -30,6 +30,7 @@ Inference (``Predictor``)
     calls of different sizes. Other backends call the model.
 """
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -57,6 +58,36 @@ def import_keras():
     import keras
 
     return keras
+
+
+_floatx_users = 0
+_floatx_saved = None
+
+
+@contextlib.contextmanager
+def float32_floatx():
+    """Keras ``floatx`` reads float32 inside, and the user's own value again after.
+
+    skml's networks and losses are built in float32 explicitly, but Keras compiles a model's
+    loss wrapper and loss tracker in ``floatx()``: with a float16 or float64 ``floatx`` (set in
+    ``~/.keras/keras.json``, for example) a traced training step would mix dtypes. Concurrent
+    fits share one switch, counted, so the last one out restores the user's value.
+    """
+    global _floatx_users, _floatx_saved
+    keras = import_keras()
+    with _lock:
+        if _floatx_users == 0:
+            _floatx_saved = keras.config.floatx()
+            if _floatx_saved != "float32":
+                keras.config.set_floatx("float32")
+        _floatx_users += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _floatx_users -= 1
+            if _floatx_users == 0 and _floatx_saved != "float32":
+                keras.config.set_floatx(_floatx_saved)
 
 
 def _is_tensorflow():
@@ -383,14 +414,8 @@ class _EpochRunner:
         self._optimizer_init = [tf.identity(v.value) for v in optimizer.variables]
         w_spec = tf.TensorSpec([None], tf.float32)
         seed_spec = tf.TensorSpec([2], tf.int64)
-        self.train_epoch = tf.function(
-            self._train_epoch,
-            input_signature=[x_spec, y_spec, w_spec, seed_spec],
-            autograph=False,
-        )
-        self.evaluate = tf.function(
-            self._evaluate, input_signature=[x_spec, y_spec, w_spec], autograph=False
-        )
+        self.train_epoch = _trace(self._train_epoch, [x_spec, y_spec, w_spec, seed_spec])
+        self.evaluate = _trace(self._evaluate, [x_spec, y_spec, w_spec])
         step = model.train_step
         if model.jit_compile:  # as Model.fit does: XLA for the step, on accelerators
             step = tf.function(step, jit_compile=True, reduce_retracing=True)
@@ -691,6 +716,22 @@ def train(
 # --------------------------------------------------------------------------- inference
 
 
+def _trace(fn, input_signature):
+    """``tf.function(fn)`` with a fixed signature, without TensorFlow's retracing warning.
+
+    TensorFlow counts traces per Python code object and warns about "excessive retracing"
+    when one code object is traced for many objects, as a method of many networks is. Each
+    function here has a fixed input signature and is traced once per network or architecture
+    by design, so the warning would only mislead: it is turned off the way TensorFlow turns it
+    off for functions it restores from a SavedModel.
+    """
+    import tensorflow as tf
+
+    function = tf.function(fn, input_signature=input_signature, autograph=False)
+    function._omit_frequent_tracing_warning = True
+    return function
+
+
 def _state(model):
     return model.trainable_variables + model.non_trainable_variables
 
@@ -706,7 +747,7 @@ class _Forward:
 
         self.template = template
         specs = [tf.TensorSpec(v.shape, v.dtype) for v in _state(template)]
-        self._fn = tf.function(self._forward, input_signature=[specs, x_spec], autograph=False)
+        self._fn = _trace(self._forward, [specs, x_spec])
 
     def _forward(self, weights, x):
         with _lock:
@@ -725,14 +766,13 @@ class _Forward:
 def _closure_forward(model, x_spec):
     """A forward function that reads ``model``'s variables itself: traced per model, but the
     cheapest to call (no weights to bind), which is what one-row latency needs."""
-    import tensorflow as tf
 
     def forward(x):
         with _lock:
             _stats["predict_traces"] += 1
         return model(x, training=False)
 
-    fn = tf.function(forward, input_signature=[x_spec], autograph=False)
+    fn = _trace(forward, [x_spec])
     return lambda model, x: fn(x)
 
 

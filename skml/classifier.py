@@ -328,7 +328,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = None
         if self.n_outputs_ == 0:
             return self
-        self._train(X, y_net, sample_weight, targets, label_weight)
+        from skml._training import float32_floatx
+
+        with float32_floatx():
+            self._train(X, y_net, sample_weight, targets, label_weight)
         return self
 
     def _split_constant_labels(self, y):

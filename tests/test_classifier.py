@@ -1,5 +1,6 @@
 """KerasMultiLabelClassifier: targets, decision rules, persistence and bad input."""
 
+import os
 import pickle
 import random
 import subprocess
@@ -132,7 +133,7 @@ def test_threshold_per_label(multilabel_data):
     clf = make(threshold=thresholds).fit(X, y)
     assert_array_equal(clf.thresholds_, thresholds)
     assert_array_equal(clf.predict(X), (clf.predict_proba(X) >= thresholds).astype(int))
-    with pytest.raises(ValueError, match="one per label"):
+    with pytest.raises(ValueError, match="one value per label"):
         make(threshold=[0.5, 0.5]).fit(X, y)
 
 
@@ -405,3 +406,139 @@ def test_verbose_zero_is_silent(multilabel_data, capfd):
         make(verbose=0).fit(X, y)
     captured = capfd.readouterr()
     assert captured.out == ""
+
+
+# ------------------------------------------------- per-label parameters, targets, parameters
+
+
+@pytest.fixture(scope="module")
+def frame_data(multilabel_data):
+    X, y = multilabel_data
+    return X, pd.DataFrame(y[:, :3], columns=["a", "b", "c"])
+
+
+@pytest.mark.parametrize(
+    "threshold",
+    [
+        pd.Series({"c": 0.9, "a": 0.1, "b": 0.5}),
+        {"c": 0.9, "a": 0.1},
+        [0.1, 0.5, 0.9],
+    ],
+)
+def test_threshold_per_label_is_matched_by_name(frame_data, threshold):
+    X, Y = frame_data
+    clf = KerasMultiLabelClassifier(threshold=threshold, **FAST).fit(X, Y)
+    np.testing.assert_array_equal(clf.thresholds_, [0.1, 0.5, 0.9])
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict(X), (proba >= [0.1, 0.5, 0.9]).astype(int))
+
+
+def test_class_weight_series_is_matched_by_name(frame_data):
+    X, Y = frame_data
+    by_name = KerasMultiLabelClassifier(class_weight=pd.Series({"c": 3.0, "a": 2.0}), **FAST)
+    in_order = KerasMultiLabelClassifier(class_weight=[2.0, 1.0, 3.0], **FAST)
+    np.testing.assert_allclose(
+        by_name.fit(X, Y).predict_proba(X), in_order.fit(X, Y).predict_proba(X), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"threshold": [0.1, np.nan, 0.3]}, r"threshold must hold finite values"),
+        ({"threshold": {"z": 0.3}}, r"threshold names unknown label\(s\) \['z'\]"),
+        ({"threshold": [0.1, 0.2]}, r"threshold has shape \(2,\) but y has 3 labels"),
+        ({"class_weight": pd.Series({"z": 2.0})}, r"class_weight names unknown label"),
+        ({"class_weight": {"a": -1.0}}, r"class_weight must hold finite values in \[0,"),
+        ({"hidden_layer_sizes": (0,)}, r"hidden_layer_sizes must be a tuple of positive"),
+        ({"hidden_layer_sizes": (-3,)}, r"hidden_layer_sizes must be a tuple of positive"),
+        ({"hidden_layer_sizes": (2.5,)}, r"hidden_layer_sizes must be a tuple of positive"),
+        ({"activation": "no_such_activation"}, r"activation must be the name of a Keras"),
+    ],
+)
+def test_bad_parameters_fail_at_fit_naming_the_parameter(frame_data, params, message):
+    X, Y = frame_data
+    with pytest.raises(ValueError, match=message):
+        KerasMultiLabelClassifier(**{**FAST, **params}).fit(X, Y)
+
+
+def test_negative_sample_weight_is_rejected(multilabel_data):
+    X, y = multilabel_data
+    weights = np.ones(len(X))
+    weights[3] = -1
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        KerasMultiLabelClassifier(**FAST).fit(X, y, sample_weight=weights)
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "boolean", "category", "object"])
+def test_nullable_category_and_object_targets(frame_data, dtype):
+    X, Y = frame_data
+    expected = KerasMultiLabelClassifier(**FAST).fit(X, Y).predict_proba(X)
+    clf = KerasMultiLabelClassifier(**FAST).fit(X, Y.astype(dtype))
+    assert clf.classes_.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(clf.predict_proba(X), expected, atol=1e-6)
+
+
+def test_object_array_of_ints_is_a_label_matrix(multilabel_data):
+    X, y = multilabel_data
+    clf = KerasMultiLabelClassifier(**FAST).fit(X, y.astype(object))
+    assert clf.n_labels_ == y.shape[1]
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        lambda n: [{"drama", "thriller"} if i % 2 else {"comedy"} for i in range(n)],
+        lambda n: [["drama", "thriller"] if i % 2 else ["comedy"] for i in range(n)],
+    ],
+)
+def test_label_sets_point_to_multilabelbinarizer(multilabel_data, y):
+    X, _ = multilabel_data
+    with pytest.raises(ValueError, match="MultiLabelBinarizer"):
+        KerasMultiLabelClassifier(**FAST).fit(X, y(len(X)))
+
+
+def test_training_is_float32_whatever_the_keras_floatx(tmp_path, multilabel_data):
+    """A user's ``~/.keras/keras.json`` with float16 or float64 neither breaks nor changes."""
+    script = """
+import numpy as np, keras
+from sklearn.datasets import make_multilabel_classification
+from skml import KerasMultiLabelClassifier
+X, y = make_multilabel_classification(80, 6, n_classes=3, random_state=0)
+floatx = keras.config.floatx()
+clf = KerasMultiLabelClassifier(hidden_layer_sizes=(8,), epochs=3, random_state=0).fit(X, y)
+assert {w.dtype for w in clf.model_.weights} == {"float32"}, clf.model_.weights
+assert keras.config.floatx() == floatx
+print(floatx, clf.predict_proba(X).sum())
+"""
+    sums = []
+    for floatx in ("float16", "float64", "float32"):
+        home = tmp_path / floatx
+        home.mkdir()
+        (home / "keras.json").write_text(f'{{"floatx": "{floatx}", "backend": "tensorflow"}}')
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "KERAS_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        reported, total = done.stdout.split()
+        assert reported == floatx
+        sums.append(float(total))
+    np.testing.assert_allclose(sums, sums[-1], rtol=1e-6)
+
+
+def test_no_misleading_warnings_in_loops(multilabel_data, caplog, recwarn):
+    """Sparse early stopping interrupts nothing, and many models are not "retracing"."""
+    import logging
+
+    X, y = multilabel_data
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        KerasMultiLabelClassifier(**{**FAST, "epochs": 4}).fit(sp.csr_matrix(X), y)
+        for units in range(3, 11):
+            clf = KerasMultiLabelClassifier(**{**FAST, "hidden_layer_sizes": (units,)})
+            clf.fit(X, y).predict_proba(X)
+    assert not [w for w in recwarn if "ran out of data" in str(w.message)]
+    assert "retracing" not in caplog.text
