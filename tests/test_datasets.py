@@ -150,6 +150,7 @@ def test_bundled_data_is_fresh_copy():
 def test_bundled_files_covered_by_package_data():
     data_dir = Path(skml.datasets.__file__).parent / "data"
     assert sorted(p.name for p in data_dir.iterdir() if p.suffix == ".npz") == [
+        "bibtex.npz",
         "emotions.npz",
         "scene.npz",
         "yeast.npz",
@@ -287,6 +288,7 @@ def test_make_multilabel_digits_bad_arguments(kwargs, match):
 def test_public_names_and_no_tensorflow_import():
     assert sorted(skml.datasets.__all__) == [
         "load_arff",
+        "load_bibtex",
         "load_emotions",
         "load_image_folder",
         "load_scene",
