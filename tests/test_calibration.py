@@ -158,6 +158,7 @@ def test_errors_name_the_parameter(data, kwargs, y_kind, match):
         CalibratedMultiLabelClassifier(forest(), cv="prefit").fit(X, y)
 
 
+@pytest.mark.slow
 def test_clone_and_fresh_process_pickle(data, tmp_path):
     X, y, X_test, _ = data
     clf = CalibratedMultiLabelClassifier(forest(), method="isotonic", cv=3).fit(X, y)
