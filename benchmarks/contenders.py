@@ -86,6 +86,9 @@ class Contender:
         Module of an optional library the contender needs (e.g. ``"xgboost"``).
     not_on : dict of str to str, default={}
         Data sets the contender sits out, each with the reason (printed with the results).
+    default : bool, default=True
+        Whether a run without ``--methods`` includes it; False for the costliest contenders,
+        which run when named.
     """
 
     name: str
@@ -94,6 +97,7 @@ class Contender:
     input: str = "tabular"
     requires: str | None = None
     not_on: dict = field(default_factory=dict)
+    default: bool = True
 
     def available(self):
         """Whether the contender's optional library (if any) can be imported.
@@ -600,15 +604,17 @@ CONTENDERS = {
         Contender(
             "xgboost-f1",
             make_xgboost_f1,
-            "xgboost, per-label F1 thresholds (3-fold)",
+            "xgboost, per-label F1 thresholds (3-fold; opt-in: --methods)",
             requires="xgboost",
+            default=False,
             not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="4 xgboost fits per fit")},
         ),
         Contender(
             "catboost-f1",
             make_catboost_f1,
-            "catboost, per-label F1 thresholds (3-fold)",
+            "catboost, per-label F1 thresholds (3-fold; opt-in: --methods)",
             requires="catboost",
+            default=False,
             not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="over 200 s for 5 iterations")},
         ),
         Contender(
