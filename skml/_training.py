@@ -124,11 +124,12 @@ def _permutation(n_samples, seed, epoch):
     )
 
 
-def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, epochs=1):
+def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, epochs=1, first_epoch=0):
     """Return a ``tf.data.Dataset`` of ``(X, y, sample_weight)`` batches.
 
     With ``shuffle``, the dataset holds ``epochs`` passes one after the other, epoch ``e``
     in the order of ``_permutation(n_samples, seed, e)``: the order the fast path uses.
+    Epochs are numbered from ``first_epoch`` (a warm-started fit continues the numbering).
     """
     import tensorflow as tf
 
@@ -139,7 +140,7 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, epochs=1):
         return tuple(tf.gather(t, idx) for t in tensors)
 
     if shuffle:
-        ds = tf.data.Dataset.range(epochs).flat_map(
+        ds = tf.data.Dataset.range(first_epoch, first_epoch + epochs).flat_map(
             lambda epoch: tf.data.Dataset.from_tensor_slices(
                 _permutation(n_samples, seed, epoch)
             ).batch(batch_size)
@@ -461,12 +462,20 @@ class _EpochRunner:
         tf.while_loop(lambda s: s < n_samples, body, (tf.constant(0, tf.int64),))
         return model.get_metrics_result()
 
-    def load(self, network, optimizer):
+    def load(self, network, optimizer, resume=False):
+        """Copy ``network``'s weights into the template, and a fresh optimizer state (or,
+        with ``resume``, ``optimizer``'s own state: moments and iteration count)."""
         if network is self.model:
             return
         template = self.model
         for target, source in zip(template.variables, network.variables):
             target.assign(source.value)
+        if resume:
+            if not optimizer.built:
+                optimizer.build(network.trainable_variables)
+            for target, source in zip(template.optimizer.variables, optimizer.variables):
+                target.assign(source.value)
+            return
         for target, value in zip(template.optimizer.variables, self._optimizer_init):
             target.assign(value)
         learning_rate = optimizer.get_config().get("learning_rate")
@@ -531,6 +540,13 @@ def _same_layout(a, b):
     )
 
 
+def _same_optimizer_layout(a, b):
+    if not b.built:
+        return True  # built on first use, over the same trainable variables as the template's
+    va, vb = a.variables, b.variables
+    return len(va) == len(vb) and all(tuple(x.shape) == tuple(y.shape) for x, y in zip(va, vb))
+
+
 def _runner(network, loss, optimizer, *, batch_size, X, y):
     """An ``_EpochRunner`` for this fit: a cached one (locked for the caller) or a fresh one."""
     import tensorflow as tf
@@ -558,13 +574,29 @@ def _runner(network, loss, optimizer, *, batch_size, X, y):
         ),
     )
     # A concurrent fit (threads) of the same configuration holds the template: do not wait.
-    if not _same_layout(runner.model, network) or not runner.lock.acquire(blocking=False):
+    if (
+        not _same_layout(runner.model, network)
+        or not _same_optimizer_layout(runner.model.optimizer, optimizer)
+        or not runner.lock.acquire(blocking=False)
+    ):
         return fresh()
     return runner
 
 
 def _train_fast(
-    network, *, loss, optimizer, train, validation, epochs, batch_size, patience, seed, verbose
+    network,
+    *,
+    loss,
+    optimizer,
+    train,
+    validation,
+    epochs,
+    batch_size,
+    patience,
+    seed,
+    verbose,
+    first_epoch=0,
+    resume=False,
 ):
     import tensorflow as tf
 
@@ -573,7 +605,7 @@ def _train_fast(
         validation = tuple(tf.convert_to_tensor(a, tf.float32) for a in validation)
     runner = _runner(network, loss, optimizer, batch_size=batch_size, X=train[0], y=train[1])
     try:
-        runner.load(network, optimizer)
+        runner.load(network, optimizer, resume=resume)
         history = {}
         n_batches = -(-train[0].shape[0] // batch_size)
         progress = None
@@ -585,7 +617,7 @@ def _train_fast(
         for epoch in range(epochs):
             if verbose >= 2:
                 progress.start_epoch(epoch)
-            key = tf.constant([seed, epoch], tf.int64)
+            key = tf.constant([seed, first_epoch + epoch], tf.int64)
             logs = {k: float(v) for k, v in runner.train_epoch(X, y, sample_weight, key).items()}
             if validation is not None:
                 val_logs = runner.evaluate(*validation)
@@ -619,7 +651,19 @@ def _steps_per_execution(n_batches):
     return 1
 
 
-def _train_keras(network, *, train, validation, epochs, batch_size, patience, seed, verbose):
+def _train_keras(
+    network,
+    *,
+    train,
+    validation,
+    epochs,
+    batch_size,
+    patience,
+    seed,
+    verbose,
+    first_epoch=0,
+    resume=False,
+):
     keras = import_keras()
     import tensorflow as tf
 
@@ -632,7 +676,15 @@ def _train_keras(network, *, train, validation, epochs, batch_size, patience, se
         loss=network.loss,
         steps_per_execution=1 if distributed else _steps_per_execution(n_batches),
     )
-    train_ds = make_dataset(*train, batch_size=batch_size, shuffle=True, seed=seed, epochs=epochs)
+    # Compiling again keeps the optimizer object, and so its state (``resume``).
+    train_ds = make_dataset(
+        *train,
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+        epochs=epochs,
+        first_epoch=first_epoch,
+    )
     callbacks = []
     val_ds = None
     if validation is not None:
@@ -671,14 +723,18 @@ def train(
     seed,
     verbose,
     fast=True,
+    first_epoch=0,
+    resume=False,
 ):
     """Train ``network`` in place and return its history.
 
     Parameters
     ----------
     network : keras.Model
-        Uncompiled network; compiled here with ``loss`` and ``optimizer``.
+        Uncompiled network; compiled here with ``loss`` and ``optimizer``. With ``resume``,
+        a compiled network whose training continues.
     loss, optimizer : keras objects
+        Ignored with ``resume`` (the network's own are used).
     train : tuple of ndarray
         ``(X, y, sample_weight)``, float32.
     validation : tuple of ndarray or None
@@ -692,13 +748,20 @@ def train(
     fast : bool, default=True
         Use the traced epoch loop on the TensorFlow backend; False always uses ``Model.fit``
         (same shuffling and early stopping: the two give the same network).
+    first_epoch : int, default=0
+        Number of the first epoch, which keys its shuffle: a continued training passes the
+        number of epochs already run, so it never repeats an order.
+    resume : bool, default=False
+        Continue the training of a compiled network: keep its optimizer state (Adam moments,
+        iteration count) instead of starting from a fresh one.
 
     Returns
     -------
     history : dict of str to list of float
         ``loss`` (and ``val_loss``) per epoch.
     """
-    network.compile(optimizer=optimizer, loss=loss)
+    if not resume:
+        network.compile(optimizer=optimizer, loss=loss)
     kwargs = dict(
         train=train,
         validation=validation,
@@ -707,10 +770,120 @@ def train(
         patience=patience,
         seed=seed,
         verbose=verbose,
+        first_epoch=first_epoch,
+        resume=resume,
     )
     if fast and _is_tensorflow():
         return _train_fast(network, loss=loss, optimizer=network.optimizer, **kwargs)
     return _train_keras(network, **kwargs)
+
+
+class Trainer:
+    """One network trained by successive calls, each one pass over the rows it is given.
+
+    ``partial_fit`` and training on Dask blocks use it: the optimizer state (Adam moments,
+    iteration count) and the random generator states of the network persist from call to
+    call, as over the epochs of one ``train``. On TensorFlow each call runs the traced epoch
+    of the fast path, traced once for this network on the first call. Other backends (and
+    ``fast=False``) call ``Model.fit``.
+
+    Parameters
+    ----------
+    network : keras.Model
+        A network compiled with its loss and optimizer.
+    batch_size : int
+    fast : bool, default=True
+        Use the traced epoch on TensorFlow (False: ``Model.fit``, as under a strategy).
+    """
+
+    def __init__(self, network, *, batch_size, fast=True):
+        self.network = network
+        self.batch_size = batch_size
+        self.fast = fast and _is_tensorflow()
+        self._own = None  # a runner on the network itself, kept between calls
+
+    def _acquire(self, X, y):
+        # A runner on the network itself, not a cached template: calls are many (chunks,
+        # blocks), and copying the weights and optimizer state in and out of a template at
+        # every call would cost more than the one trace.
+        import tensorflow as tf
+
+        if self._own is None:
+            self._own = _EpochRunner(
+                self.network,
+                batch_size=self.batch_size,
+                x_spec=tf.TensorSpec([None, *X.shape[1:]], tf.float32),
+                y_spec=tf.TensorSpec([None, *y.shape[1:]], tf.float32),
+            )
+        self._own.lock.acquire()
+        return self._own
+
+    def epoch(self, X, y, sample_weight, key):
+        """One pass over ``(X, y, sample_weight)`` in the order keyed by ``key = (seed, n)``.
+
+        Returns
+        -------
+        logs : dict of str to float
+            The epoch's mean ``loss`` (and any compiled metric).
+        """
+        X, y, sample_weight = (np.asarray(a, dtype=np.float32) for a in (X, y, sample_weight))
+        if not self.fast:
+            order = _permutation(X.shape[0], key[0], key[1]).numpy()
+            history = self.network.fit(
+                X[order],
+                y[order],
+                sample_weight=sample_weight[order],
+                batch_size=self.batch_size,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+            )
+            return {k: float(v[-1]) for k, v in history.history.items()}
+        import tensorflow as tf
+
+        network = self.network
+        runner = self._acquire(X, y)
+        try:
+            runner.load(network, network.optimizer, resume=True)
+            logs = runner.train_epoch(
+                tf.convert_to_tensor(X),
+                tf.convert_to_tensor(y),
+                tf.convert_to_tensor(sample_weight),
+                tf.constant([int(key[0]), int(key[1])], tf.int64),
+            )
+            logs = {k: float(v) for k, v in logs.items()}
+            runner.store(network, network.optimizer, None)
+        finally:
+            runner.lock.release()
+        return logs
+
+    def evaluate(self, X, y, sample_weight):
+        """Mean loss (and metrics) of the network on ``(X, y, sample_weight)``."""
+        X, y, sample_weight = (np.asarray(a, dtype=np.float32) for a in (X, y, sample_weight))
+        if not self.fast:
+            return self.network.evaluate(
+                X,
+                y,
+                sample_weight=sample_weight,
+                batch_size=max(self.batch_size, _EVAL_BATCH_SIZE),
+                return_dict=True,
+                verbose=0,
+            )
+        import tensorflow as tf
+
+        runner = self._acquire(X, y)
+        try:
+            runner.load(self.network, self.network.optimizer, resume=True)
+            logs = runner.evaluate(*(tf.convert_to_tensor(a) for a in (X, y, sample_weight)))
+            return {k: float(v) for k, v in logs.items()}
+        finally:
+            runner.lock.release()
+
+    def finish(self):
+        """As at the end of ``Model.fit``: an optimizer with ``use_ema`` writes its averages."""
+        network = self.network
+        if network.optimizer is not None and network.optimizer.built:
+            network.optimizer.finalize_variable_values(network.trainable_variables)
 
 
 # --------------------------------------------------------------------------- inference

@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skml import _incremental
 from skml._targets import _label_names, encode_targets
 from skml._validation import as_numeric_labels, check_per_label
 
@@ -126,6 +127,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         visible GPUs; a function returning a strategy (picklable and clonable, unlike a strategy
         object) or a strategy. Training then goes through Keras ``Model.fit`` (TensorFlow
         backend). Results match single-device training up to float32 reduction order.
+    warm_start : bool, default=False
+        ``fit`` continues training the fitted network (weights and optimizer state) instead
+        of building a new one; the data must have the same number of features and the same
+        labels (else a ValueError). Labels the first fit found constant stay untrained.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation split. No global
         random state (NumPy, TensorFlow, Keras) is read or changed.
@@ -149,7 +154,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     model_ : keras.Model or None
         The trained network (``None`` when every label was constant).
     history_ : dict of str to list of float
-        Training (and validation) loss per epoch.
+        Training (and validation) loss per epoch of the last ``fit``; ``partial_fit``
+        appends one entry per call.
+    n_iter_ : int
+        Passes over training data run so far (epochs of ``fit``, calls of ``partial_fit``).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of str
@@ -198,6 +206,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         "threshold_cv": [Interval(Integral, 2, None, closed="left"), None],
         "min_labels": [Interval(Integral, 0, None, closed="left")],
         "distribute_strategy": [StrOptions({"mirrored"}), callable, HasMethods(["scope"]), None],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -232,6 +241,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         threshold_cv=None,
         min_labels=0,
         distribute_strategy=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -262,6 +272,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.threshold_cv = threshold_cv
         self.min_labels = min_labels
         self.distribute_strategy = distribute_strategy
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -274,10 +285,12 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data; must be finite.
+            Training data; must be finite. A Dask array or DataFrame (``dask`` extra) trains
+            out of core, streaming its blocks: see :mod:`skml._dask` and the README.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a 0/1 label indicator matrix (NumPy, SciPy sparse or pandas; the
-            columns of a DataFrame become ``classes_``).
+            columns of a DataFrame become ``classes_``). With a Dask ``X``: a Dask
+            collection with the same row blocks, or an in-memory array.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights of the loss.
 
@@ -286,12 +299,19 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self : KerasMultiLabelClassifier
             The fitted estimator.
         """
+        if _is_dask(X) or _is_dask(y) or _is_dask(sample_weight):
+            from skml._dask import fit_dask
+
+            return fit_dask(self, X, y, sample_weight)
+        previous = _incremental.previous_problem(self) if self.warm_start else None
         label_names = _label_names(y)
         y = as_numeric_labels(y) if y is not None else y
         X, y = validate_data(self, X, y, multi_output=True, **self._x_checks())
         _check_network_params(self)
         X = self._as_network_input(X, reset=True)
         targets = encode_targets(y, label_names=label_names)
+        if previous is not None:
+            _incremental.check_continuation(self, previous, targets)
         self._target_kind = targets.kind
         self.classes_ = targets.classes
         self.n_labels_ = len(targets.classes)
@@ -318,21 +338,62 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             ).astype(np.float32)
 
         y_net = targets.y
-        self.constant_labels_ = np.array([], dtype=int)
-        if targets.kind == "multilabel":
-            y_net = self._split_constant_labels(y_net)
+        if previous is not None:  # the network's label units, as the first fit chose them
+            if targets.kind == "multilabel":
+                y_net = y_net[:, self._active_labels]
+        else:
+            self.constant_labels_ = np.array([], dtype=int)
+            if targets.kind == "multilabel":
+                y_net = self._split_constant_labels(y_net)
+            self.n_outputs_ = y_net.shape[1]
+            self.model_ = None
+            self.n_iter_ = 0
         self.thresholds_ = self._initial_thresholds()
-
-        self.n_outputs_ = y_net.shape[1]
         self.history_ = {}
-        self.model_ = None
         if self.n_outputs_ == 0:
             return self
         from skml._training import float32_floatx
 
         with float32_floatx():
-            self._train(X, y_net, sample_weight, targets, label_weight)
+            self._train(X, y_net, sample_weight, targets, label_weight, self.model_)
+        self.n_iter_ += len(self.history_.get("loss", ()))
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train on one chunk of data: one pass (epoch) over it.
+
+        The first call builds the network and fixes the problem: the number of features and
+        the labels (the columns of ``y``, by name for a DataFrame; the classes of a 1-D
+        ``y``). A later chunk that differs is a ValueError. Unlike ``fit``, every label gets
+        an output unit even when it is constant in the first chunk, so later chunks train
+        it. The optimizer state (Adam moments) persists between calls; the rows of call
+        ``n`` are shuffled from ``random_state`` and ``n``, so the same chunks in the same
+        order give the same network. There is no early stopping and no validation split,
+        and a string ``threshold`` ("f1", "accuracy") is a ValueError: tune thresholds
+        afterwards with :class:`skml.TunedThresholdMultiLabelClassifier` and
+        ``cv="prefit"``. ``class_weight="balanced"`` is a ValueError too (it needs the label
+        rates of all the data); per-label or per-class weights work. After ``fit``,
+        ``partial_fit`` continues the fitted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training rows (dense or SciPy sparse).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Its 0/1 label indicator matrix, or 1-D class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        classes : array-like or None, default=None
+            1-D targets: every class of all the chunks, needed on the first call unless its
+            chunk holds them all. Multi-label: optional label names, one per column.
+
+        Returns
+        -------
+        self : KerasMultiLabelClassifier
+            The updated estimator.
+        """
+        return _incremental.partial_fit(self, X, y, sample_weight, classes)
 
     def _split_constant_labels(self, y):
         """Drop labels constant in ``y`` from training; remember their smoothed rates."""
@@ -417,13 +478,20 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             splitter = ShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
         return next(splitter.split(np.zeros(n_samples), codes))
 
-    def _train(self, X, y_net, sample_weight, targets, label_weight):
+    def _train(self, X, y_net, sample_weight, targets, label_weight, network=None):
+        """Train a new network, or continue ``network`` (``warm_start``)."""
         from skml import _sparse, _training
         from skml.losses import compute_pos_weight, get_loss
 
         keras = _training.import_keras()
         rng = check_random_state(self.random_state)
         seed_network, seed_shuffle, seed_split = (int(s) for s in rng.randint(2**31 - 1, size=3))
+        resume = network is not None
+        if resume:
+            seed_shuffle = self._shuffle_seed  # continue the epoch numbering, never repeat
+            if isinstance(self.optimizer, str):
+                network.optimizer.learning_rate = self.learning_rate
+        self._shuffle_seed = seed_shuffle
 
         tune = isinstance(self.threshold, str)
         split = None
@@ -434,7 +502,9 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         else:
             train_idx, val_idx = split
 
-        if targets.kind == "multiclass":
+        if resume:
+            loss = network.loss
+        elif targets.kind == "multiclass":
             loss = keras.losses.CategoricalCrossentropy()
         else:
             pos_weight = None
@@ -456,13 +526,20 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             if self.distribute_strategy is not None:
                 raise ValueError("distribute_strategy needs dense X; got a sparse matrix.")
             sparse_input = self.model is None and _sparse.sparse_input_supported()
-            network = self._build_network(
-                X.shape[1:], targets, loss, seed_network, sparse=sparse_input
-            )
+            if resume:  # compiling again keeps the optimizer and its state
+                loss, optimizer = network.loss, network.optimizer
+                common["seed"] = int(
+                    np.random.SeedSequence([seed_shuffle, self.n_iter_]).generate_state(1)[0]
+                )
+            else:
+                optimizer = self._make_optimizer(keras)
+                network = self._build_network(
+                    X.shape[1:], targets, loss, seed_network, sparse=sparse_input
+                )
             self.history_ = _sparse.train_sparse(  # rows are read by index, never copied
                 network,
                 loss=loss,
-                optimizer=self._make_optimizer(keras),
+                optimizer=optimizer,
                 X=X,
                 y=y_net,
                 sample_weight=sample_weight,
@@ -478,16 +555,20 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             strategy = self._strategy()
             # Under a strategy, variables must be created in its scope; Model.fit distributes.
             with strategy.scope() if strategy is not None else contextlib.nullcontext():
-                network = self._build_network(X.shape[1:], targets, loss, seed_network)
+                if not resume:
+                    network = self._build_network(X.shape[1:], targets, loss, seed_network)
                 self.history_ = _training.train(
                     network,
                     loss=loss,
                     optimizer=self._make_optimizer(keras),
                     fast=strategy is None,
+                    first_epoch=self.n_iter_,
+                    resume=resume,
                     **common,
                 )
+        if network is not getattr(self, "model_", None) or self.__dict__.get("_predictor") is None:
+            self._predictor = _training.Predictor(network)
         self.model_ = network
-        self._predictor = _training.Predictor(network)
         if tune and targets.kind != "multiclass":
             self._tune_thresholds(X, y_net, sample_weight, val_idx, seed_split)
 
@@ -672,6 +753,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             Multi-label: one independent probability per label, strictly inside (0, 1), also
             for a single row. Binary: columns ``[1 - p, p]``. Multiclass: softmax probabilities.
         """
+        if _is_dask(X):
+            from skml._dask import predict_blocks
+
+            return predict_blocks(self, X, "predict_proba")
         proba = self._network_proba(X)
         eps = 1e-7
         if self._target_kind == "binary":
@@ -696,6 +781,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             >= ``thresholds_[j]`` (and the top ``min_labels`` labels always set). 1-D targets:
             class values.
         """
+        if _is_dask(X):
+            from skml._dask import predict_blocks
+
+            return predict_blocks(self, X, "predict")
         proba = self.predict_proba(X)
         if self._target_kind == "multilabel":
             from skml.thresholds import apply_thresholds
@@ -756,15 +845,31 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         from skml._persistence import dump_state
 
-        return dump_state(self.__dict__)
+        state = dict(self.__dict__)
+        state.pop("_trainer", None)  # traced functions: rebuilt on the next partial_fit
+        if state.get("model_") is not None:
+            # Keras' pickle resets the dropout generators; keep their state, so that training
+            # continued after unpickling (partial_fit, warm_start) matches the original's.
+            state["_seed_states"] = [
+                (i, np.asarray(v.value))
+                for i, v in enumerate(self.model_.variables)
+                if v.path.endswith("seed_generator_state")
+            ]
+        return dump_state(state)
 
     def __setstate__(self, state):
         from skml._persistence import load_state
 
-        self.__dict__.update(load_state(state, type(self).__name__))
+        state = load_state(state, type(self).__name__)
+        seed_states = state.pop("_seed_states", ())
+        self.__dict__.update(state)
         if self.__dict__.get("model_") is not None:
             from skml._training import Predictor
 
+            variables = self.model_.variables
+            for i, value in seed_states:
+                if i < len(variables) and tuple(variables[i].shape) == value.shape:
+                    variables[i].assign(value)
             self._predictor = Predictor(self.model_)
 
     def __sklearn_tags__(self):
@@ -775,6 +880,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = self.architecture == "mlp"
         return tags
 
+
+def _is_dask(obj):
+    """Whether ``obj`` is a Dask collection, without importing Dask."""
+    return type(obj).__module__.startswith("dask") and hasattr(obj, "__dask_graph__")
 
 
 def _check_network_params(clf):
