@@ -599,7 +599,10 @@ CONTENDERS = {
             not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="over 200 s for 5 iterations")},
         ),
         Contender(
-            "rf-f1", make_random_forest_f1, "random forest, per-label F1 thresholds (3-fold)"
+            "rf-f1",
+            make_random_forest_f1,
+            "random forest, per-label F1 thresholds (3-fold)",
+            not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="4 forests of about 80 s per fit")},
         ),
         Contender(
             "xgboost-f1",
