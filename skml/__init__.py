@@ -30,6 +30,7 @@ _SUBMODULES = {
     "classifier",
     "tuning",
     "calibration",
+    "parallel",
 }
 
 __all__ = [*_LAZY, *sorted(_SUBMODULES), "__version__"]

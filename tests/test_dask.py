@@ -2,9 +2,12 @@
 
 A real ``LocalCluster`` (two single-threaded worker processes on loopback) runs GridSearchCV and
 RandomizedSearchCV; their ``cv_results_`` must match the same search run with ``n_jobs=1``.
+``skml.parallel.dask_backend`` must report the death of workers mid-search as
+``WorkerLostError`` and let every other error through unchanged.
 """
 
 import os
+import sys
 import threading
 import time
 
@@ -18,6 +21,7 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from skml import KerasMultiLabelClassifier
 from skml.metrics import SCORING
 from skml.model_selection import MultilabelStratifiedKFold
+from skml.parallel import WorkerLostError, dask_backend
 from tests.conftest import FAST
 
 distributed = pytest.importorskip("distributed")
@@ -99,8 +103,7 @@ def data():
     )
 
 
-@pytest.fixture(scope="module")
-def client():
+def _local_cluster_client():
     with (
         distributed.LocalCluster(
             n_workers=N_WORKERS,
@@ -114,6 +117,17 @@ def client():
     ):
         client.wait_for_workers(N_WORKERS, timeout=START_TIMEOUT)
         yield client
+
+
+@pytest.fixture(scope="module")
+def client():
+    yield from _local_cluster_client()
+
+
+@pytest.fixture
+def own_client():
+    """A cluster of its own, for a test that kills its workers."""
+    yield from _local_cluster_client()
 
 
 def _grid_search():
@@ -184,3 +198,91 @@ def test_search_on_cluster_matches_n_jobs_1(client, data, make_search, record_pr
         np.testing.assert_allclose(
             remote.cv_results_[key], local.cv_results_[key], rtol=1e-6, atol=0
         )
+
+
+def _kill_all_workers_once_busy(client):
+    """From a thread: once a task runs, end every worker process as a crash would."""
+
+    def kill():
+        deadline = time.monotonic() + SEARCH_TIMEOUT
+        while not any(client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            client.run(os._exit, 1)
+        except Exception:  # the workers die before they answer
+            pass
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_worker_death_mid_search_raises_worker_lost_and_rerun_succeeds(own_client, data):
+    client = own_client
+    X, y = data
+    workers_before = set(client.ncores())
+
+    def search_while_workers_die():
+        killer = _kill_all_workers_once_busy(client)
+        with dask_backend(client):
+            _grid_search().fit(X, y)
+        killer.join()
+
+    with pytest.raises(WorkerLostError) as info:
+        _call_with_timeout(search_while_workers_die, SEARCH_TIMEOUT)
+    message = str(info.value)
+    print(message)
+    assert "was lost mid-computation" in message
+    assert "killed, ran out of memory or crashed" in message
+    assert "re-running the same call on the same client works" in message
+    assert "memory" in message
+    # Dask's own error stays attached: the scattered X and y went with the workers.
+    cause = info.value.__cause__
+    assert isinstance(cause, distributed.client.FutureCancelledError | distributed.KilledWorker)
+    assert type(cause).__name__ in message
+    assert set(info.value.workers) <= workers_before
+    assert all(address in message for address in info.value.workers)
+
+    # The nannies start new workers; the same search on the same client then runs through.
+    _call_with_timeout(lambda: client.wait_for_workers(1, timeout=START_TIMEOUT), START_TIMEOUT)
+
+    def search_again():
+        with dask_backend(client):
+            return _grid_search().fit(X, y)
+
+    search = _call_with_timeout(search_again, SEARCH_TIMEOUT)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(search.cv_results_["mean_test_f1_macro"]))
+
+
+def test_other_errors_pass_through_dask_backend_unchanged(client, data):
+    X, y = data
+
+    def bad_search():
+        return GridSearchCV(
+            KerasMultiLabelClassifier(**FAST),
+            {"dropout": [0.0, 2.0]},
+            cv=MultilabelStratifiedKFold(n_splits=3, random_state=0),
+            error_score="raise",
+        )
+
+    with pytest.raises(Exception) as local:
+        bad_search().set_params(n_jobs=1).fit(X, y)
+
+    def fit_on_cluster():
+        with dask_backend(client):
+            bad_search().fit(X, y)
+
+    with pytest.raises(Exception) as remote:
+        _call_with_timeout(fit_on_cluster, SEARCH_TIMEOUT)
+    assert not isinstance(remote.value, WorkerLostError)
+    assert type(remote.value) is type(local.value)
+    assert str(remote.value) == str(local.value)
+    assert "dropout" in str(remote.value)
+
+
+def test_dask_backend_without_distributed_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    with pytest.raises(ImportError, match=r"skml\[dask\]"):
+        with dask_backend():
+            pass
