@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
+from skml import _build
 from skml._targets import EncodedTargets, _label_names, encode_targets
 from skml._validation import as_numeric_labels, check_per_label
 
@@ -201,12 +202,14 @@ def start(clf, X, y_net, seeds=None):
             )
             pos_weight = compute_pos_weight(y_net, label_weight)
         loss = get_loss(clf.loss, pos_weight)
-    strategy = clf._strategy()
+    strategy = _build.get_strategy(clf)
     sparse_input = sp.issparse(X) and clf.model is None and _sparse.sparse_input_supported()
     kind = EncodedTargets(clf._target_kind, y_net, clf.classes_)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        network = clf._build_network(X.shape[1:], kind, loss, seed_network, sparse=sparse_input)
-        network.compile(optimizer=clf._make_optimizer(keras), loss=loss)
+        network = _build.build_network(
+            clf, X.shape[1:], kind, loss, seed_network, sparse=sparse_input
+        )
+        network.compile(optimizer=_build.make_optimizer(clf, keras), loss=loss)
     clf.model_ = network
     clf._predictor = _training.Predictor(network)
     clf._shuffle_seed = seed_shuffle

@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skml import _incremental
+from skml import _build, _incremental
 from skml._targets import _label_names, encode_targets
 from skml._validation import as_numeric_labels, check_per_label
 
@@ -454,30 +454,6 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             )
         return X
 
-    def _validation_split(self, y_net, seed):
-        """Indices (train, validation), stratified on the targets, or None if too small."""
-        n_samples = y_net.shape[0]
-        n_val = int(np.ceil(self.validation_fraction * n_samples))
-        if n_val < 1 or n_samples - n_val < 1:
-            return None
-        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-
-        if self._target_kind == "multilabel":
-            from skml.model_selection import MultilabelStratifiedShuffleSplit
-
-            splitter = MultilabelStratifiedShuffleSplit(
-                n_splits=1, test_size=n_val, random_state=seed
-            )
-            return next(splitter.split(np.zeros(n_samples), y_net))
-        codes = (y_net.argmax(axis=1) if y_net.shape[1] > 1 else y_net[:, 0]).astype(int)
-        n_classes = max(y_net.shape[1], 2)
-        counts = np.bincount(codes, minlength=n_classes)
-        if counts.min() >= 2 and min(n_val, n_samples - n_val) >= n_classes:
-            splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
-        else:
-            splitter = ShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
-        return next(splitter.split(np.zeros(n_samples), codes))
-
     def _train(self, X, y_net, sample_weight, targets, label_weight, network=None):
         """Train a new network, or continue ``network`` (``warm_start``)."""
         from skml import _sparse, _training
@@ -496,7 +472,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         tune = isinstance(self.threshold, str)
         split = None
         if self.early_stopping or tune:
-            split = self._validation_split(y_net, seed_split)
+            split = _build.validation_split(self, y_net, seed_split)
         if split is None:
             train_idx, val_idx = np.arange(X.shape[0]), None
         else:
@@ -532,9 +508,9 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
                     np.random.SeedSequence([seed_shuffle, self.n_iter_]).generate_state(1)[0]
                 )
             else:
-                optimizer = self._make_optimizer(keras)
-                network = self._build_network(
-                    X.shape[1:], targets, loss, seed_network, sparse=sparse_input
+                optimizer = _build.make_optimizer(self, keras)
+                network = _build.build_network(
+                    self, X.shape[1:], targets, loss, seed_network, sparse=sparse_input
                 )
             self.history_ = _sparse.train_sparse(  # rows are read by index, never copied
                 network,
@@ -552,15 +528,15 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             common["validation"] = (
                 (X[val_idx], y_net[val_idx], sample_weight[val_idx]) if use_validation else None
             )
-            strategy = self._strategy()
+            strategy = _build.get_strategy(self)
             # Under a strategy, variables must be created in its scope; Model.fit distributes.
             with strategy.scope() if strategy is not None else contextlib.nullcontext():
                 if not resume:
-                    network = self._build_network(X.shape[1:], targets, loss, seed_network)
+                    network = _build.build_network(self, X.shape[1:], targets, loss, seed_network)
                 self.history_ = _training.train(
                     network,
                     loss=loss,
-                    optimizer=self._make_optimizer(keras),
+                    optimizer=_build.make_optimizer(self, keras),
                     fast=strategy is None,
                     first_epoch=self.n_iter_,
                     resume=resume,
@@ -571,95 +547,6 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = network
         if tune and targets.kind != "multiclass":
             self._tune_thresholds(X, y_net, sample_weight, val_idx, seed_split)
-
-    def _strategy(self):
-        """The ``tf.distribute`` strategy to train under, or None."""
-        spec = self.distribute_strategy
-        if spec is None:
-            return None
-        import tensorflow as tf
-
-        if spec == "mirrored":
-            return tf.distribute.MirroredStrategy()
-        strategy = spec() if callable(spec) else spec
-        if not isinstance(strategy, tf.distribute.Strategy):
-            raise TypeError(
-                "distribute_strategy must be None, 'mirrored', a tf.distribute.Strategy or a "
-                f"function returning one; got {strategy!r}."
-            )
-        return strategy
-
-    def _build_network(self, input_shape, targets, loss, seed, sparse=False):
-        output_activation = "softmax" if targets.kind == "multiclass" else "sigmoid"
-        n_features = int(np.prod(input_shape))
-        if self.model is None and self.architecture == "cnn":
-            from skml.networks import build_cnn
-
-            return build_cnn(
-                tuple(input_shape),
-                self.n_outputs_,
-                filters=tuple(self.filters),
-                kernel_size=self.kernel_size,
-                pooling=self.pooling,
-                dense_units=tuple(self.hidden_layer_sizes),
-                dropout=self.dropout,
-                batch_normalization=self.batch_normalization is not False,
-                l2=self.l2,
-                augmentation=self.augmentation,
-                backbone=self.backbone,
-                output_activation=output_activation,
-                seed=seed,
-            )
-        if self.model is None:
-            from skml.networks import build_mlp
-
-            return build_mlp(
-                n_features,
-                self.n_outputs_,
-                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-                activation=self.activation,
-                dropout=self.dropout,
-                batch_normalization=bool(self.batch_normalization),
-                l2=self.l2,
-                output_activation=output_activation,
-                sparse=sparse,
-                seed=seed,
-            )
-        from skml._scikeras import build_user_model
-
-        meta = {
-            "n_features_in_": n_features,
-            "X_shape_": (None, *input_shape),
-            "X_dtype_": np.float32,
-            "target_type_": {"multilabel": "multilabel-indicator"}.get(targets.kind, targets.kind),
-            "classes_": self.classes_,
-            "n_classes_": self.n_labels_,
-            "n_labels_": self.n_labels_,
-            "n_outputs_": 1,
-            "n_outputs_expected_": self.n_outputs_,
-        }
-        network = build_user_model(
-            self.model,
-            model_kwargs=self.model_kwargs,
-            meta=meta,
-            compile_kwargs={"loss": loss, "optimizer": self.optimizer},
-        )
-        if tuple(network.output_shape[1:]) != (self.n_outputs_,):
-            raise ValueError(
-                f"model must output {self.n_outputs_} probabilities per sample "
-                f"({output_activation}); its output shape is {network.output_shape}."
-            )
-        return network
-
-    def _make_optimizer(self, keras):
-        if isinstance(self.optimizer, str):
-            try:
-                optimizer = keras.optimizers.get(self.optimizer)
-            except ValueError as exc:
-                raise ValueError(f"Unknown optimizer {self.optimizer!r}.") from exc
-            optimizer.learning_rate = self.learning_rate
-            return optimizer
-        return self.optimizer.__class__.from_config(self.optimizer.get_config())
 
     def _tune_thresholds(self, X, y_net, sample_weight, val_idx, seed):
         from skml.thresholds import tune_thresholds
