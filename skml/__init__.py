@@ -11,7 +11,7 @@ import os
 # unless the user chose a level. (TF 2.21 still prints a few absl lines before this applies.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "KerasMultiLabelClassifier": "skml.classifier",
