@@ -498,6 +498,7 @@ def test_label_sets_point_to_multilabelbinarizer(multilabel_data, y):
         KerasMultiLabelClassifier(**FAST).fit(X, y(len(X)))
 
 
+@pytest.mark.slow
 def test_training_is_float32_whatever_the_keras_floatx(tmp_path, multilabel_data):
     """A user's ``~/.keras/keras.json`` with float16 or float64 neither breaks nor changes."""
     script = """
@@ -530,6 +531,7 @@ print(floatx, clf.predict_proba(X).sum())
     np.testing.assert_allclose(sums, sums[-1], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_no_misleading_warnings_in_loops(multilabel_data, caplog, recwarn):
     """Sparse early stopping interrupts nothing, and many models are not "retracing"."""
     import logging
