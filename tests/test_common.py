@@ -9,11 +9,19 @@ _WEIGHT_IS_NOT_DUPLICATION = (
     "of steps per epoch differ"
 )
 
+_FLOAT32_ROW_ORDER = (
+    "float32 inference: TensorFlow's oneDNN CPU kernels round a row's outputs differently "
+    "depending on its position in the batch (up to 5e-8 seen on probabilities), and the check "
+    "draws its permutation from NumPy's global random state, so whether a permutation exposes "
+    "it depends on the tests that ran before; the check allows 1e-9 and float64 rtol"
+)
+
 # Each entry: a check that cannot pass, and why (also listed in the README).
 EXPECTED_FAILED_CHECKS = {
     "KerasMultiLabelClassifier": {
         "check_sample_weight_equivalence_on_dense_data": _WEIGHT_IS_NOT_DUPLICATION,
         "check_sample_weight_equivalence_on_sparse_data": _WEIGHT_IS_NOT_DUPLICATION,
+        "check_methods_sample_order_invariance": _FLOAT32_ROW_ORDER,
     },
 }
 
