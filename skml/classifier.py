@@ -44,8 +44,9 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         Units per hidden layer of the built-in MLP (``()`` gives a logistic regression per
         label), or of the dense head after the convolution blocks of the CNN.
     architecture : {"mlp", "cnn"}, default="mlp"
-        The built-in network. "mlp" reads 2-D rows (dense or SciPy sparse: sparse rows are
-        densified one batch at a time, never whole). "cnn" reads images ``(n, h, w, c)``, or 2-D
+        The built-in network. "mlp" reads 2-D rows, dense or SciPy sparse (on TensorFlow sparse
+        rows reach the network as ``tf.SparseTensor`` batches and are never densified; other
+        backends densify one batch at a time). "cnn" reads images ``(n, h, w, c)``, or 2-D
         flattened rows together with ``input_shape``.
     input_shape : tuple of int or None, default=None
         ``(height, width, channels)`` of 2-D flattened image rows for the CNN, so scikit-learn
