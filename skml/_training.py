@@ -778,6 +778,106 @@ def train(
     return _train_keras(network, **kwargs)
 
 
+def fit_network(
+    network,
+    *,
+    loss,
+    optimizer,
+    X,
+    y,
+    sample_weight,
+    train_rows,
+    val_rows,
+    epochs,
+    batch_size,
+    patience,
+    seed,
+    verbose,
+    fast=True,
+    first_epoch=0,
+    resume=False,
+):
+    """Train ``network`` in place on the rows ``train_rows`` of ``X``; return its history.
+
+    Parameters
+    ----------
+    network : keras.Model
+        Uncompiled network; compiled here with ``loss`` and ``optimizer``. With ``resume``,
+        a compiled network whose training continues with its own optimizer state.
+    loss, optimizer : keras objects
+        Ignored with ``resume``.
+    X : ndarray or scipy.sparse.csr_matrix of shape (n_samples, ...)
+        float32 features; a CSR matrix is never densified whole.
+    y : ndarray of shape (n_samples, n_outputs)
+        float32 targets.
+    sample_weight : ndarray of shape (n_samples,)
+        float32 weights.
+    train_rows : ndarray of int
+        Rows of ``X`` to train on.
+    val_rows : ndarray of int or None
+        Held-out rows: training stops after ``patience`` epochs without improvement of their
+        loss and the best weights are restored. None: no early stopping.
+    epochs, batch_size, patience : int
+    seed : int
+        Seed of the per-epoch shuffling (a stateless permutation keyed by ``(seed, epoch)``).
+    verbose : int
+        0 silent, 1 one progress bar over epochs, 2 one line per epoch.
+    fast : bool, default=True
+        Use the traced epoch loop on TensorFlow; False goes through ``Model.fit`` (as under a
+        ``tf.distribute`` strategy, whose scope the caller has entered).
+    first_epoch : int, default=0
+        Number of the first epoch, which keys its shuffle.
+    resume : bool, default=False
+        Continue the training of a compiled network (keep its optimizer state).
+
+    Returns
+    -------
+    history : dict of str to list of float
+        ``loss`` (and ``val_loss``) per epoch.
+    """
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        from skml._sparse import train_sparse
+
+        if resume:
+            loss, optimizer = network.loss, network.optimizer
+        return train_sparse(
+            network,
+            loss=loss,
+            optimizer=optimizer,
+            X=sp.csr_matrix(X),
+            y=y,
+            sample_weight=sample_weight,
+            train_rows=train_rows,
+            val_rows=val_rows,
+            epochs=epochs,
+            batch_size=batch_size,
+            patience=patience,
+            seed=seed,
+            verbose=verbose,
+        )
+    train_data = (X[train_rows], y[train_rows], sample_weight[train_rows])
+    validation = None
+    if val_rows is not None:
+        validation = (X[val_rows], y[val_rows], sample_weight[val_rows])
+    return train(
+        network,
+        loss=loss,
+        optimizer=optimizer,
+        train=train_data,
+        validation=validation,
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        seed=seed,
+        verbose=verbose,
+        fast=fast,
+        first_epoch=first_epoch,
+        resume=resume,
+    )
+
+
 class Trainer:
     """One network trained by successive calls, each one pass over the rows it is given.
 
@@ -997,7 +1097,13 @@ class Predictor:
         return self._fn
 
     def __call__(self, X):
-        """Return the model's outputs for ``X`` (float32 ndarray) as a float64 ndarray."""
+        """Return the model's outputs for ``X`` (ndarray or CSR matrix) as a float64 ndarray."""
+        import scipy.sparse as sp
+
+        if sp.issparse(X):
+            from skml._sparse import predict_sparse
+
+            return predict_sparse(self.model, self, X)
         keras = import_keras()
         X = np.asarray(X, dtype=np.float32)
         fn = self._compiled()
