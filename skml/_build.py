@@ -1,35 +1,104 @@
-"""The network, optimizer, strategy and validation split an estimator's parameters describe.
+"""What an estimator's parameters describe: network spec, optimizer, strategy, split, seeds.
 
 Helpers of :class:`skml.KerasMultiLabelClassifier` (``fit``, ``partial_fit``, Dask ``fit``),
-kept out of the class so that it holds the scikit-learn contract and delegates.
+kept out of the class so that it holds the scikit-learn contract and delegates. This is also
+where a parameter that does not apply to the fit at hand is refused: skml never ignores a
+parameter silently.
 """
 
 import numpy as np
 
-__all__ = ["build_network", "get_strategy", "make_optimizer", "validation_split"]
+__all__ = [
+    "build_network",
+    "check_applicable",
+    "get_strategy",
+    "make_optimizer",
+    "network_spec",
+    "validation_split",
+]
+
+DEFAULT_LEARNING_RATE = 1e-3
+DEFAULT_PATIENCE = 10
+DEFAULT_VALIDATION_FRACTION = 0.1
 
 
-def validation_split(clf, y_net, seed):
+def network_spec(clf, *, check=True):
+    """The network spec of ``clf.network`` (None is the default :class:`MLP`), checked."""
+    from skml.networks import MLP, Network
+    from skml.networks._user import UserNetwork
+
+    network = clf.network
+    if network is None:
+        return MLP()
+    if isinstance(network, Network):
+        return network.check() if check else network
+    if isinstance(network, type) and issubclass(network, Network):
+        raise TypeError(
+            f"network must be a network spec instance such as {network.__name__}(); got the "
+            f"class {network.__name__}."
+        )
+    return UserNetwork(network)
+
+
+def needs_split(clf):
+    """Whether training holds out a validation split (early stopping or threshold tuning)."""
+    tune_on_split = isinstance(clf.threshold, str) and clf.threshold_cv is None
+    return clf.early_stopping or tune_on_split
+
+
+def check_applicable(clf, head=None, *, incremental=False):
+    """Raise ``ValueError`` for a parameter set to a value that this fit would not use."""
+    if clf.learning_rate_init is not None and not isinstance(clf.optimizer, str):
+        raise ValueError(
+            f"learning_rate_init={clf.learning_rate_init!r} sets the learning rate of an "
+            "optimizer given by name; the optimizer instance given carries its own. Set its "
+            "learning_rate instead, or leave learning_rate_init at None."
+        )
+    if clf.threshold_cv is not None and not isinstance(clf.threshold, str):
+        raise ValueError(
+            f"threshold_cv={clf.threshold_cv!r} tunes thresholds (threshold='f1' or "
+            f"'accuracy'); threshold={clf.threshold!r} is fixed. Leave threshold_cv at None."
+        )
+    uses_split = not incremental and needs_split(clf)
+    if clf.validation_fraction is not None and not uses_split:
+        raise ValueError(
+            f"validation_fraction={clf.validation_fraction!r} sizes the split held out for "
+            "early stopping or threshold tuning, and this fit holds none out "
+            f"(early_stopping={clf.early_stopping!r}, threshold={clf.threshold!r}, "
+            f"threshold_cv={clf.threshold_cv!r}"
+            f"{', partial_fit' if incremental else ''}). Leave it at None."
+        )
+    if clf.patience is not None and (incremental or not clf.early_stopping):
+        raise ValueError(
+            f"patience={clf.patience!r} applies to early stopping, which is off here "
+            f"(early_stopping={clf.early_stopping!r}"
+            f"{', partial_fit' if incremental else ''}). Leave it at None."
+        )
+    if head is not None:
+        head.check_decision(clf.threshold, clf.min_labels)
+
+
+def validation_split(clf, head, y_net, seed):
     """Indices (train, validation), stratified on the targets, or None if too small."""
     n_samples = y_net.shape[0]
-    n_val = int(np.ceil(clf.validation_fraction * n_samples))
+    fraction = clf.validation_fraction or DEFAULT_VALIDATION_FRACTION
+    n_val = int(np.ceil(fraction * n_samples))
     if n_val < 1 or n_samples - n_val < 1:
         return None
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
-    if clf._target_kind == "multilabel":
+    y_split = head.split_targets(y_net)
+    if head.stratify_multilabel:
         from skml.model_selection import MultilabelStratifiedShuffleSplit
 
         splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
-        return next(splitter.split(np.zeros(n_samples), y_net))
-    codes = (y_net.argmax(axis=1) if y_net.shape[1] > 1 else y_net[:, 0]).astype(int)
-    n_classes = max(y_net.shape[1], 2)
-    counts = np.bincount(codes, minlength=n_classes)
-    if counts.min() >= 2 and min(n_val, n_samples - n_val) >= n_classes:
+        return next(splitter.split(np.zeros(n_samples), y_split))
+    counts = np.bincount(y_split, minlength=head.n_labels)
+    if counts.min() >= 2 and min(n_val, n_samples - n_val) >= head.n_labels:
         splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
     else:
         splitter = ShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
-    return next(splitter.split(np.zeros(n_samples), codes))
+    return next(splitter.split(np.zeros(n_samples), y_split))
 
 
 def get_strategy(clf):
@@ -50,75 +119,43 @@ def get_strategy(clf):
     return strategy
 
 
-def build_network(clf, input_shape, targets, loss, seed, sparse=False):
-    output_activation = "softmax" if targets.kind == "multiclass" else "sigmoid"
-    n_features = int(np.prod(input_shape))
-    if clf.model is None and clf.architecture == "cnn":
-        from skml.networks import build_cnn
-
-        return build_cnn(
-            tuple(input_shape),
-            clf.n_outputs_,
-            filters=tuple(clf.filters),
-            kernel_size=clf.kernel_size,
-            pooling=clf.pooling,
-            dense_units=tuple(clf.hidden_layer_sizes),
-            dropout=clf.dropout,
-            batch_normalization=clf.batch_normalization is not False,
-            l2=clf.l2,
-            augmentation=clf.augmentation,
-            backbone=clf.backbone,
-            output_activation=output_activation,
-            seed=seed,
-        )
-    if clf.model is None:
-        from skml.networks import build_mlp
-
-        return build_mlp(
-            n_features,
-            clf.n_outputs_,
-            hidden_layer_sizes=tuple(clf.hidden_layer_sizes),
-            activation=clf.activation,
-            dropout=clf.dropout,
-            batch_normalization=bool(clf.batch_normalization),
-            l2=clf.l2,
-            output_activation=output_activation,
-            sparse=sparse,
-            seed=seed,
-        )
-    from skml._scikeras import build_user_model
-
-    meta = {
-        "n_features_in_": n_features,
-        "X_shape_": (None, *input_shape),
-        "X_dtype_": np.float32,
-        "target_type_": {"multilabel": "multilabel-indicator"}.get(targets.kind, targets.kind),
+def build_network(clf, spec, head, loss, optimizer, seed, *, sparse=False):
+    """Build the Keras network of ``spec`` for the problem ``head`` describes."""
+    context = {
         "classes_": clf.classes_,
         "n_classes_": clf.n_labels_,
         "n_labels_": clf.n_labels_,
-        "n_outputs_": 1,
-        "n_outputs_expected_": clf.n_outputs_,
+        "target_type_": {"multilabel": "multilabel-indicator"}.get(head.kind, head.kind),
+        "loss": loss,
+        "optimizer": optimizer,
     }
-    network = build_user_model(
-        clf.model,
-        model_kwargs=clf.model_kwargs,
-        meta=meta,
-        compile_kwargs={"loss": loss, "optimizer": clf.optimizer},
+    return spec.build(
+        clf._sample_shape,
+        head.n_outputs,
+        output_activation=head.activation,
+        seed=seed,
+        sparse=sparse and spec.accepts_sparse,
+        context=context,
     )
-    if tuple(network.output_shape[1:]) != (clf.n_outputs_,):
-        raise ValueError(
-            f"model must output {clf.n_outputs_} probabilities per sample "
-            f"({output_activation}); its output shape is {network.output_shape}."
-        )
-    return network
 
 
 def make_optimizer(clf, keras):
+    """A fresh optimizer: by name with ``learning_rate_init``, or a copy of the instance."""
     if isinstance(clf.optimizer, str):
         try:
             optimizer = keras.optimizers.get(clf.optimizer)
         except ValueError as exc:
             raise ValueError(f"Unknown optimizer {clf.optimizer!r}.") from exc
-        optimizer.learning_rate = clf.learning_rate
+        optimizer.learning_rate = learning_rate(clf)
         return optimizer
     return clf.optimizer.__class__.from_config(clf.optimizer.get_config())
+
+
+def learning_rate(clf):
+    """``learning_rate_init``, or the default for an optimizer given by name."""
+    return DEFAULT_LEARNING_RATE if clf.learning_rate_init is None else clf.learning_rate_init
+
+
+def patience(clf):
+    """``patience``, or its default."""
+    return DEFAULT_PATIENCE if clf.patience is None else clf.patience

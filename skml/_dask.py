@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from skml import _incremental
+from skml import _build, _incremental
 
 __all__ = ["fit_dask", "predict_blocks"]
 
@@ -164,7 +164,8 @@ def _held_out(clf, n_blocks, seed, needed):
             stacklevel=4,
         )
         return blocks, blocks[:0]
-    n_val = min(n_blocks - 1, max(1, int(round(clf.validation_fraction * n_blocks))))
+    fraction = clf.validation_fraction or _build.DEFAULT_VALIDATION_FRACTION
+    n_val = min(n_blocks - 1, max(1, int(round(fraction * n_blocks))))
     order = np.random.default_rng(seed).permutation(n_blocks)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
@@ -223,17 +224,16 @@ def fit_dask(clf, X, y, sample_weight=None):
     if warm:
         clf.thresholds_ = clf._initial_thresholds()
     history = {}
-    stopping = _EarlyStopping(clf.patience) if clf.early_stopping and len(val_blocks) else None
+    stopping = (
+        _EarlyStopping(_build.patience(clf)) if clf.early_stopping and len(val_blocks) else None
+    )
 
     def prepare(block):
         nonlocal first
         X_net, y_net, weights = _incremental.prepare_chunk(
-            clf, *block, first=first, classes=classes
+            clf, *block, first=first, classes=classes, incremental=False
         )
         if first:
-            from skml.classifier import _check_network_params
-
-            _check_network_params(clf)
             clf.thresholds_ = clf._initial_thresholds()
             _incremental.start(clf, X_net, y_net, seeds=(seed_network, seed_shuffle))
             first = False
@@ -297,12 +297,9 @@ def _tune(clf, dask, blocks, indices):
     for block in _stream(dask, blocks, indices):
         X_net, y_net, _ = _incremental.prepare_chunk(clf, *block, first=False)
         targets.append(y_net)
-        scores.append(clf._forward(X_net))
-    if clf._target_kind == "multiclass":
-        return
-    clf.thresholds_ = tune_thresholds(
-        np.concatenate(targets), np.concatenate(scores), metric=clf.threshold
-    )
+        scores.append(clf._predictor(X_net))
+    tuned = tune_thresholds(np.concatenate(targets), np.concatenate(scores), metric=clf.threshold)
+    clf._head.store_tuned(clf.thresholds_, tuned)
 
 
 def _apply_block(block, estimator, method, empty):

@@ -5,10 +5,13 @@ returns the same probabilities (labels constant in training included), so a serv
 with plain TensorFlow: ``tf.saved_model.load(path).serve(X)``. The input is
 
 * ``(n, n_features)`` for the MLP (also when it was trained on sparse rows: pass them dense) and
-  for a user ``model=``;
+  for a user network fitted on rows;
 * ``(n, height, width, channels)`` for a CNN fitted on images;
 * ``(n, height * width * channels)`` for a CNN fitted on flattened rows with ``input_shape``:
   the exported function reshapes them, as ``predict_proba`` does.
+
+The network spec says which (``export_signature``) and the output head computes the
+probabilities (``tf_proba``), so the export is ``predict_proba`` by construction.
 
 The decision rule (thresholds, label names, ``min_labels``) and the input shape are written
 beside it in ``skml.json``. The folder is written under a temporary name beside the destination
@@ -25,8 +28,6 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["export_saved_model"]
-
-_EPS = 1e-7
 
 
 def export_saved_model(clf, path, *, overwrite=False):
@@ -46,13 +47,13 @@ def export_saved_model(clf, path, *, overwrite=False):
         )
     given = Path(path)
     target = _check_destination(given, overwrite)
-    signature, image_shape = _input_signature(clf)
+    signature, image_shape = clf._spec.export_signature(clf._sample_shape, clf.n_features_in_)
     meta = {
-        "target_kind": clf._target_kind,
+        "target_kind": clf._head.kind,
         "classes": np.asarray(clf.classes_).tolist(),
         "input_shape": [None, *signature[1:]],
         "n_features_in": int(clf.n_features_in_),
-        "n_outputs": int(clf.n_labels_ if clf._target_kind == "multilabel" else len(clf.classes_)),
+        "n_outputs": int(clf.n_labels_),
         "thresholds": np.asarray(clf.thresholds_).tolist(),
         "min_labels": int(clf.min_labels),
         "feature_names_in": getattr(clf, "feature_names_in_", np.array([])).tolist(),
@@ -107,47 +108,17 @@ def _check_destination(path, overwrite):
     return target
 
 
-def _input_signature(clf):
-    """``(None, ...)``, the shape ``predict_proba`` takes, and the image shape to reshape to."""
-    if clf.architecture == "cnn":
-        if clf.input_shape is not None:
-            image_shape = tuple(int(d) for d in clf.input_shape)
-            return (None, int(np.prod(image_shape))), image_shape
-        return (None, *(int(d) for d in clf.image_shape_)), None
-    return (None, int(clf.n_features_in_)), None
-
-
 def _archive(clf, keras, signature, image_shape):
     """A ``keras.export.ExportArchive`` whose ``serve`` endpoint computes ``predict_proba``."""
     import tensorflow as tf
 
-    kind = clf._target_kind
     network = clf.model_
-    if kind == "multilabel":
-        # Columns: [network outputs..., constant labels...], then permuted into label order.
-        order = np.concatenate([clf._active_labels, clf.constant_labels_]).astype(int)
-        permutation = tf.constant(np.argsort(order), dtype=tf.int32)
-        constants = tf.constant(
-            np.asarray(getattr(clf, "_constant_proba", []), dtype=np.float32)[None, :]
-        )
 
     def probabilities(x):
-        n = tf.shape(x)[0]
         if image_shape is not None:
             x = tf.reshape(x, (-1, *image_shape))
-        if kind == "multilabel":
-            parts = []
-            if network is not None:
-                parts.append(tf.cast(network(x, training=False), tf.float32))
-            if clf.constant_labels_.size:
-                parts.append(tf.tile(constants, tf.stack([n, 1])))
-            p = tf.gather(tf.concat(parts, axis=1), permutation, axis=1)
-            return tf.clip_by_value(p, _EPS, 1 - _EPS)
-        p = tf.cast(network(x, training=False), tf.float32)
-        if kind == "binary":
-            p = tf.clip_by_value(p, _EPS, 1 - _EPS)
-            return tf.concat([1 - p, p], axis=1)
-        return p / tf.reduce_sum(p, axis=1, keepdims=True)
+        outputs = None if network is None else network(x, training=False)
+        return clf._head.tf_proba(outputs, tf.shape(x)[0])
 
     archive = keras.export.ExportArchive()
     archive.track(network if network is not None else keras.layers.Identity())

@@ -18,8 +18,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
 from skml import _build
-from skml._targets import EncodedTargets, _label_names, encode_targets
-from skml._validation import as_numeric_labels, check_per_label
+from skml._head import label_names, make_head
+from skml._validation import as_numeric_labels
 
 __all__ = ["check_continuation", "partial_fit", "prepare_chunk", "start", "train_pass"]
 
@@ -42,87 +42,6 @@ def _no_balanced(clf, method):
         )
 
 
-def _encode_first(y, label_names, classes):
-    """Targets of the first chunk; 1-D targets may name their classes up front."""
-    y = as_numeric_labels(y)
-    one_dim = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
-    if one_dim and classes is not None:
-        y = column_or_1d(y, warn=True)
-        classes = np.unique(np.asarray(classes))
-        if classes.size < 2:
-            raise ValueError(f"classes must hold at least 2 classes; got {classes!r}.")
-        unknown = np.setdiff1d(np.unique(y), classes)
-        if unknown.size:
-            raise ValueError(f"y holds classes {unknown!r} that are not in classes={classes!r}.")
-        kind = "binary" if classes.size == 2 else "multiclass"
-        return EncodedTargets(kind, _one_dim_net(y, classes, kind), classes)
-    if one_dim and np.unique(column_or_1d(y)).size < 2:
-        raise ValueError(
-            "The first chunk of a 1-D y holds a single class: pass the classes of every chunk "
-            "with partial_fit(X, y, classes=[...])."
-        )
-    targets = encode_targets(y, label_names=label_names)
-    if classes is not None and targets.kind == "multilabel":
-        classes = np.asarray(classes)
-        if classes.shape != targets.classes.shape:
-            raise ValueError(
-                f"classes has {classes.size} entries but y has {targets.classes.size} label "
-                "columns."
-            )
-        if label_names is None:
-            targets.classes = classes
-    return targets
-
-
-def _one_dim_net(y, classes, kind):
-    unknown = ~np.isin(y, classes)
-    if unknown.any():
-        raise ValueError(
-            f"y holds classes {np.unique(y[unknown])!r} unseen in the first call; the classes "
-            f"are fixed then: {classes!r}. Pass classes=[...] to the first partial_fit call."
-        )
-    codes = np.searchsorted(classes, y)
-    if kind == "binary":
-        return codes.astype(np.float32)[:, None]
-    return np.eye(classes.size, dtype=np.float32)[codes]
-
-
-def _encode_next(clf, y, label_names):
-    """Network targets of a later chunk, checked against the problem the first call fixed."""
-    y = as_numeric_labels(y)
-    if clf._target_kind == "multilabel":
-        if y.ndim != 2 or y.shape[1] != clf.n_labels_:
-            raise ValueError(
-                f"y has {1 if y.ndim == 1 else y.shape[1]} label column(s), but "
-                f"{type(clf).__name__} was fitted on {clf.n_labels_} labels; the label set is "
-                "fixed by the first fit or partial_fit call."
-            )
-        if label_names is not None and not np.array_equal(
-            np.asarray(label_names, dtype=object), np.asarray(clf.classes_, dtype=object)
-        ):
-            raise ValueError(
-                f"y has the label columns {np.asarray(label_names).tolist()}, but "
-                f"{type(clf).__name__} was fitted on {np.asarray(clf.classes_).tolist()}; "
-                "the label set is fixed by the first fit or partial_fit call."
-            )
-        return encode_targets(y, label_names=clf.classes_).y[:, clf._active_labels]
-    if y.ndim == 2 and y.shape[1] > 1:
-        raise ValueError(
-            f"y has {y.shape[1]} label columns, but {type(clf).__name__} was fitted on a 1-D "
-            f"{clf._target_kind} target; the target kind is fixed by the first call."
-        )
-    return _one_dim_net(column_or_1d(y, warn=True), np.asarray(clf.classes_), clf._target_kind)
-
-
-def _class_sample_weight(clf, y_net):
-    """Per-sample weights of a 1-D target's ``class_weight`` (a fixed per-class mapping)."""
-    per_class = check_per_label(
-        clf.class_weight, clf.classes_, name="class_weight", default=1.0, low=0
-    ).astype(np.float32)
-    codes = y_net[:, 0].astype(int) if clf._target_kind == "binary" else y_net.argmax(axis=1)
-    return per_class[codes]
-
-
 def previous_problem(clf):
     """What a fitted estimator was trained on, or None when there is no network to continue."""
     if getattr(clf, "model_", None) is None:
@@ -133,7 +52,7 @@ def previous_problem(clf):
     }
 
 
-def check_continuation(clf, previous, targets):
+def check_continuation(clf, previous, head):
     """Raise unless ``fit(warm_start=True)`` data matches the problem of the previous fit."""
     if clf.n_features_in_ != previous["n_features_in_"]:
         raise ValueError(
@@ -141,41 +60,50 @@ def check_continuation(clf, previous, targets):
             f"{previous['n_features_in_']} features; X has {clf.n_features_in_}. Set "
             "warm_start=False to train a new network."
         )
-    if targets.kind != clf._target_kind or not np.array_equal(
-        np.asarray(targets.classes, dtype=object), np.asarray(clf.classes_, dtype=object)
-    ):
+    if not head.same_problem(clf._head):
         raise ValueError(
             f"warm_start=True continues the fitted network, trained on the "
-            f"{clf._target_kind} labels {np.asarray(clf.classes_).tolist()}; y has the "
-            f"{targets.kind} labels {np.asarray(targets.classes).tolist()}. Set "
-            "warm_start=False to train a new network."
+            f"{clf._head.describe()}; y has the {head.describe()}. Set warm_start=False to "
+            "train a new network."
         )
 
 
-def prepare_chunk(clf, X, y, sample_weight, *, first, classes=None, check_input=True):
-    """Validate one chunk; on the first, fix the problem. Return ``(X_net, y_net, weights)``."""
-    label_names = _label_names(y)
+def prepare_chunk(
+    clf, X, y, sample_weight, *, first, classes=None, check_input=True, incremental=True
+):
+    """Validate one chunk; on the first, fix the problem. Return ``(X_net, y_net, weights)``.
+
+    ``incremental=False`` for the blocks of a Dask ``fit``, which holds blocks out for early
+    stopping and threshold tuning as ``fit`` holds rows out.
+    """
+    names = label_names(y)
     y = as_numeric_labels(y)
-    if check_input:
-        X, y = validate_data(clf, X, y, reset=first, multi_output=True, **clf._x_checks())
-    X = clf._as_network_input(X, reset=first)
     if first:
-        targets = _encode_first(y, label_names, classes)
-        clf._target_kind = targets.kind
-        clf.classes_ = targets.classes
-        clf.n_labels_ = len(targets.classes)
-        n_outputs = targets.y.shape[1]
+        clf._spec = _build.network_spec(clf)
+    if check_input:
+        X, y = validate_data(clf, X, y, reset=first, multi_output=True, **clf._spec.input_checks())
+    X, sample_shape = clf._spec.as_input(X, None if first else clf._sample_shape)
+    if first:
+        one_dim = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
+        if one_dim and classes is None and np.unique(column_or_1d(y)).size < 2:
+            raise ValueError(
+                "The first chunk of a 1-D y holds a single class: pass the classes of every "
+                "chunk with partial_fit(X, y, classes=[...])."
+            )
         # Every label gets a unit: one constant in this chunk may vary in the next.
-        clf.constant_labels_ = np.array([], dtype=int)
-        clf._constant_proba = np.array([])
-        clf._active_labels = np.arange(n_outputs if targets.kind == "multilabel" else 0)
-        clf.n_outputs_ = n_outputs
-        y_net = targets.y
+        head, y_net = make_head(y, names=names, classes=classes, drop_constant=False)
+        _build.check_applicable(clf, head, incremental=incremental)
+        clf._head, clf._sample_shape = head, sample_shape
+        clf.classes_ = head.classes
+        clf.n_labels_ = head.n_labels
+        clf.constant_labels_ = head.constant
+        clf.n_outputs_ = head.n_outputs
     else:
-        y_net = _encode_next(clf, y, label_names)
+        y_net = clf._head.encode(y, names)
     weights = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
-    if clf._target_kind != "multilabel" and clf.class_weight is not None:
-        weights = weights * _class_sample_weight(clf, y_net)
+    class_weights = clf._head.sample_weight(clf.class_weight, y_net)
+    if class_weights is not None:
+        weights = weights * class_weights
     return X, y_net, weights
 
 
@@ -184,32 +112,21 @@ def start(clf, X, y_net, seeds=None):
 
     ``seeds`` are ``(network, shuffle)`` seeds; by default drawn from ``random_state``.
     """
-    from skml import _sparse, _training
-    from skml.losses import compute_pos_weight, get_loss
+    from skml import _training
 
     keras = _training.import_keras()
     if seeds is None:
         # The first two of fit's seeds: network weights, then shuffling.
         seeds = check_random_state(clf.random_state).randint(2**31 - 1, size=2)
     seed_network, seed_shuffle = (int(s) for s in seeds)
-    if clf._target_kind == "multiclass":
-        loss = keras.losses.CategoricalCrossentropy()
-    else:
-        pos_weight = None
-        if clf._target_kind == "multilabel" and clf.class_weight is not None:
-            label_weight = check_per_label(
-                clf.class_weight, clf.classes_, name="class_weight", default=1.0, low=0
-            )
-            pos_weight = compute_pos_weight(y_net, label_weight)
-        loss = get_loss(clf.loss, pos_weight)
+    loss = clf._head.loss(clf.loss, clf.class_weight, y_net)
     strategy = _build.get_strategy(clf)
-    sparse_input = sp.issparse(X) and clf.model is None and _sparse.sparse_input_supported()
-    kind = EncodedTargets(clf._target_kind, y_net, clf.classes_)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        optimizer = _build.make_optimizer(clf, keras)
         network = _build.build_network(
-            clf, X.shape[1:], kind, loss, seed_network, sparse=sparse_input
+            clf, clf._spec, clf._head, loss, optimizer, seed_network, sparse=sp.issparse(X)
         )
-        network.compile(optimizer=_build.make_optimizer(clf, keras), loss=loss)
+        network.compile(optimizer=optimizer, loss=loss)
     clf.model_ = network
     clf._predictor = _training.Predictor(network)
     clf._shuffle_seed = seed_shuffle
@@ -265,10 +182,6 @@ def partial_fit(clf, X, y, sample_weight=None, classes=None):
     _no_tuning(clf, "partial_fit")
     _no_balanced(clf, "partial_fit")
     first = getattr(clf, "model_", None) is None
-    if first:
-        from skml.classifier import _check_network_params
-
-        _check_network_params(clf)
     X, y_net, weights = prepare_chunk(clf, X, y, sample_weight, first=first, classes=classes)
     clf.thresholds_ = clf._initial_thresholds()
     with float32_floatx():

@@ -1,5 +1,6 @@
 """KerasMultiLabelClassifier: targets, decision rules, persistence and bad input."""
 
+import functools
 import os
 import pickle
 import random
@@ -17,6 +18,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 from tests.conftest import FAST
 
 
@@ -219,13 +221,13 @@ def test_user_model_instance_is_not_mutated(multilabel_data):
         [keras.Input((X.shape[1],)), keras.layers.Dense(y.shape[1], activation="sigmoid")]
     )
     before = [w.copy() for w in user.get_weights()]
-    clf = make(model=user).fit(X, y)
+    clf = make(network=user).fit(X, y)
     assert clf.predict_proba(X).shape == y.shape
     for a, b in zip(before, user.get_weights()):
         assert_array_equal(a, b)
 
 
-def test_user_build_function_gets_meta_and_kwargs(multilabel_data):
+def test_user_build_function_gets_meta(multilabel_data):
     import keras
 
     X, y = multilabel_data
@@ -241,7 +243,7 @@ def test_user_build_function_gets_meta_and_kwargs(multilabel_data):
             ]
         )
 
-    clf = make(model=build, model_kwargs={"units": 6}).fit(X, y)
+    clf = make(network=functools.partial(build, units=6)).fit(X, y)
     assert seen["units"] == 6 and seen["meta"]["n_features_in_"] == X.shape[1]
     assert clf.model_.layers[0].units == 6
 
@@ -249,7 +251,7 @@ def test_user_build_function_gets_meta_and_kwargs(multilabel_data):
         return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(2)])
 
     with pytest.raises(ValueError, match="must output 4 probabilities"):
-        make(model=wrong).fit(X, y)
+        make(network=wrong).fit(X, y)
 
 
 # -------------------------------------------- persistence, reproducibility
@@ -269,7 +271,11 @@ def test_pickle_and_joblib_round_trip(fitted, multilabel_data, tmp_path):
 
 def test_clone_gives_unfitted_copy(fitted):
     copy = clone(fitted)
-    assert copy.get_params() == fitted.get_params()
+    params, original = copy.get_params(deep=True), fitted.get_params(deep=True)
+    assert copy.network is not fitted.network  # the spec is cloned with the estimator
+    assert {k: v for k, v in params.items() if k != "network"} == {
+        k: v for k, v in original.items() if k != "network"
+    }
     with pytest.raises(NotFittedError):
         copy.predict(np.zeros((1, 10)))
 
@@ -286,10 +292,11 @@ _SUBPROCESS_FIT = """
 import numpy as np, sys
 from sklearn.datasets import make_multilabel_classification
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 X, y = make_multilabel_classification(n_samples=100, n_features=10, n_classes=4,
                                       random_state=0)
-clf = KerasMultiLabelClassifier(hidden_layer_sizes=(8,), epochs=3, batch_size=32,
-                                random_state=0).fit(X, y)
+clf = KerasMultiLabelClassifier(network=MLP(hidden_layer_sizes=(8,)), epochs=3,
+                                batch_size=32, random_state=0).fit(X, y)
 np.save(sys.argv[1], clf.predict_proba(X))
 """
 
@@ -351,7 +358,7 @@ def test_non_binary_2d_y(multilabel_data):
     X, y = multilabel_data
     y = y.copy()
     y[0, 0] = 2
-    with pytest.raises(ValueError, match=r"0/1 label indicator matrix.*value\(s\) 2"):
+    with pytest.raises(ValueError, match=r"values other than 0/1 found: 2"):
         make().fit(X, y)
 
 
@@ -395,8 +402,8 @@ def test_3d_X_for_mlp(multilabel_data):
 
 def test_bad_parameter_named():
     X, y = np.zeros((10, 2)), np.zeros((10, 2))
-    with pytest.raises(ValueError, match="'dropout' parameter"):
-        KerasMultiLabelClassifier(dropout=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="'dropout' parameter of MLP"):
+        KerasMultiLabelClassifier(network=MLP(dropout=1.5)).fit(X, y)
 
 
 def test_verbose_zero_is_silent(multilabel_data, capfd):
@@ -450,10 +457,10 @@ def test_class_weight_series_is_matched_by_name(frame_data):
         ({"threshold": [0.1, 0.2]}, r"threshold has shape \(2,\) but y has 3 labels"),
         ({"class_weight": pd.Series({"z": 2.0})}, r"class_weight names unknown label"),
         ({"class_weight": {"a": -1.0}}, r"class_weight must hold finite values in \[0,"),
-        ({"hidden_layer_sizes": (0,)}, r"hidden_layer_sizes must be a tuple of positive"),
-        ({"hidden_layer_sizes": (-3,)}, r"hidden_layer_sizes must be a tuple of positive"),
-        ({"hidden_layer_sizes": (2.5,)}, r"hidden_layer_sizes must be a tuple of positive"),
-        ({"activation": "no_such_activation"}, r"activation must be the name of a Keras"),
+        ({"network": MLP((0,))}, r"hidden_layer_sizes must be a tuple of positive"),
+        ({"network": MLP((-3,))}, r"hidden_layer_sizes must be a tuple of positive"),
+        ({"network": MLP((2.5,))}, r"hidden_layer_sizes must be a tuple of positive"),
+        ({"network": MLP(activation="no_such")}, r"activation must be the name of a Keras"),
     ],
 )
 def test_bad_parameters_fail_at_fit_naming_the_parameter(frame_data, params, message):
@@ -505,9 +512,10 @@ def test_training_is_float32_whatever_the_keras_floatx(tmp_path, multilabel_data
 import numpy as np, keras
 from sklearn.datasets import make_multilabel_classification
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 X, y = make_multilabel_classification(80, 6, n_classes=3, random_state=0)
 floatx = keras.config.floatx()
-clf = KerasMultiLabelClassifier(hidden_layer_sizes=(8,), epochs=3, random_state=0).fit(X, y)
+clf = KerasMultiLabelClassifier(network=MLP((8,)), epochs=3, random_state=0).fit(X, y)
 assert {w.dtype for w in clf.model_.weights} == {"float32"}, clf.model_.weights
 assert keras.config.floatx() == floatx
 print(floatx, clf.predict_proba(X).sum())
@@ -540,7 +548,7 @@ def test_no_misleading_warnings_in_loops(multilabel_data, caplog, recwarn):
     with caplog.at_level(logging.WARNING, logger="tensorflow"):
         KerasMultiLabelClassifier(**{**FAST, "epochs": 4}).fit(sp.csr_matrix(X), y)
         for units in range(3, 11):
-            clf = KerasMultiLabelClassifier(**{**FAST, "hidden_layer_sizes": (units,)})
+            clf = KerasMultiLabelClassifier(**{**FAST, "network": MLP((units,))})
             clf.fit(X, y).predict_proba(X)
     assert not [w for w in recwarn if "ran out of data" in str(w.message)]
     assert "retracing" not in caplog.text

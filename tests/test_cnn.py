@@ -12,11 +12,10 @@ from skml import KerasMultiLabelClassifier
 from skml.datasets import load_image_folder, make_multilabel_digits
 from skml.metrics import SCORING
 from skml.model_selection import MultilabelStratifiedKFold
+from skml.networks import CNN
 
 TINY_CNN = {
-    "architecture": "cnn",
-    "filters": (4,),
-    "hidden_layer_sizes": (8,),
+    "network": CNN(filters=(4,), dense_units=(8,)),
     "epochs": 2,
     "batch_size": 32,
     "random_state": 0,
@@ -40,19 +39,23 @@ def test_cnn_on_images(fitted_cnn, digits):
     proba = fitted_cnn.predict_proba(X)
     assert proba.shape == y.shape
     assert np.all((proba > 0) & (proba < 1))
-    assert fitted_cnn.image_shape_ == X.shape[1:]
+    assert fitted_cnn.model_.input_shape[1:] == X.shape[1:]
     assert any(type(layer).__name__ == "Conv2D" for layer in fitted_cnn.model_.layers)
 
 
 def test_flat_rows_with_input_shape_match_images(fitted_cnn, digits):
     X, y = digits
-    flat = KerasMultiLabelClassifier(**TINY_CNN, input_shape=X.shape[1:])
+    flat = KerasMultiLabelClassifier(
+        **{**TINY_CNN, "network": CNN(filters=(4,), dense_units=(8,), input_shape=X.shape[1:])}
+    )
     flat.fit(X.reshape(len(X), -1), y)
     assert_allclose(
         flat.predict_proba(X.reshape(len(X), -1)), fitted_cnn.predict_proba(X), atol=1e-6
     )
     with pytest.raises(ValueError, match="input_shape"):
-        KerasMultiLabelClassifier(**TINY_CNN, input_shape=(5, 5, 1)).fit(X.reshape(len(X), -1), y)
+        KerasMultiLabelClassifier(
+            **{**TINY_CNN, "network": CNN(filters=(4,), dense_units=(8,), input_shape=(5, 5, 1))}
+        ).fit(X.reshape(len(X), -1), y)
 
 
 def test_cnn_reproducible_and_pickles(fitted_cnn, digits):
@@ -80,7 +83,7 @@ def test_grid_search_on_images(digits):
     X, y = digits
     grid = GridSearchCV(
         KerasMultiLabelClassifier(**TINY_CNN),
-        {"filters": [(4,), (8,)]},
+        {"network__filters": [(4,), (8,)]},
         cv=MultilabelStratifiedKFold(n_splits=2, random_state=0),
         scoring=SCORING["f1_macro"],
     ).fit(X, y)
@@ -90,7 +93,9 @@ def test_grid_search_on_images(digits):
 
 def test_augmentation_only_while_training(digits):
     X, y = digits
-    clf = KerasMultiLabelClassifier(**TINY_CNN, augmentation="light").fit(X, y)
+    clf = KerasMultiLabelClassifier(
+        **{**TINY_CNN, "network": CNN(filters=(4,), dense_units=(8,), augmentation="light")}
+    ).fit(X, y)
     assert_array_equal(clf.predict_proba(X[:5]), clf.predict_proba(X[:5]))
 
 

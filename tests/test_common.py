@@ -3,6 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 
 _WEIGHT_IS_NOT_DUPLICATION = (
     "mini-batch training: a weight of 2 is not a duplicated row, since batches and the number "
@@ -33,10 +34,10 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         KerasMultiLabelClassifier(
-            hidden_layer_sizes=(16,),
+            network=MLP(hidden_layer_sizes=(16,)),
             epochs=30,
             batch_size=16,
-            learning_rate=0.01,
+            learning_rate_init=0.01,
             random_state=0,
         )
     ],

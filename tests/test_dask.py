@@ -133,7 +133,7 @@ def own_client():
 def _grid_search():
     return GridSearchCV(
         KerasMultiLabelClassifier(**FAST),
-        {"hidden_layer_sizes": [(4,), (8,)], "dropout": [0.0, 0.2]},
+        {"network__hidden_layer_sizes": [(4,), (8,)], "network__dropout": [0.0, 0.2]},
         cv=MultilabelStratifiedKFold(n_splits=3, random_state=0),
         scoring=SCORERS,
         refit="f1_macro",
@@ -143,7 +143,7 @@ def _grid_search():
 def _randomized_search():
     return RandomizedSearchCV(
         KerasMultiLabelClassifier(**FAST),
-        {"learning_rate": loguniform(1e-3, 1e-1), "l2": [0.0, 1e-4]},
+        {"learning_rate_init": loguniform(1e-3, 1e-1), "network__l2": [0.0, 1e-4]},
         n_iter=4,
         cv=MultilabelStratifiedKFold(n_splits=3, random_state=0),
         scoring=SCORERS,
@@ -261,7 +261,7 @@ def test_other_errors_pass_through_dask_backend_unchanged(client, data):
     def bad_search():
         return GridSearchCV(
             KerasMultiLabelClassifier(**FAST),
-            {"dropout": [0.0, 2.0]},
+            {"network__dropout": [0.0, 2.0]},
             cv=MultilabelStratifiedKFold(n_splits=3, random_state=0),
             error_score="raise",
         )

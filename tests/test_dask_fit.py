@@ -146,7 +146,7 @@ def test_single_block_warns_and_trains_without_validation():
 
 def test_early_stopping_restores_the_best_epoch():
     X, y = _lazy_data(n_samples=600, block=100)
-    params = {**FAST, "epochs": 30, "patience": 1, "learning_rate": 0.1}
+    params = {**FAST, "epochs": 30, "patience": 1, "learning_rate_init": 0.1}
     clf = KerasMultiLabelClassifier(**params).fit(X, y)
     val = clf.history_["val_loss"]
     assert len(val) < 30  # stopped

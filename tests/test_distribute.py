@@ -18,10 +18,11 @@ tf.config.set_logical_device_configuration(
 from sklearn.datasets import make_multilabel_classification
 
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 
 X, y = make_multilabel_classification(n_samples=200, n_features=10, n_classes=4,
                                       random_state=0)
-params = dict(hidden_layer_sizes=(16,), dropout=0.0, epochs=5, batch_size=32,
+params = dict(network=MLP(hidden_layer_sizes=(16,), dropout=0.0), epochs=5, batch_size=32,
               early_stopping=False, random_state=0)
 
 

@@ -15,13 +15,12 @@ from numpy.testing import assert_allclose
 
 from skml import KerasMultiLabelClassifier
 from skml.datasets import make_multilabel_digits
+from skml.networks import CNN
 from tests.conftest import FAST
 
 LOADER = Path(__file__).with_name("_export_loader.py")
 TINY_CNN = {
-    "architecture": "cnn",
-    "filters": (2,),
-    "hidden_layer_sizes": (4,),
+    "network": CNN(filters=(2,), dense_units=(4,)),
     "epochs": 1,
     "batch_size": 64,
     "random_state": 0,
@@ -54,15 +53,18 @@ def _fit(case, X, y, images):
     if case == "sparse":
         X = sp.csr_matrix(np.where(X > 2, X, 0))
     if case == "user_model":
-        return KerasMultiLabelClassifier(**FAST, model=_user_model).fit(X, y), X
+        return KerasMultiLabelClassifier(**{**FAST, "network": _user_model}).fit(X, y), X
     if case == "cnn_images":
         X, y = images
         return KerasMultiLabelClassifier(**TINY_CNN).fit(X, y), X
     if case == "cnn_flat":
         X, y = images
         flat = X.reshape(len(X), -1)
-        return KerasMultiLabelClassifier(**TINY_CNN, input_shape=X.shape[1:]).fit(flat, y), flat
-    return KerasMultiLabelClassifier(**FAST, threshold=0.4).fit(X, y), X
+        return KerasMultiLabelClassifier(
+            **{**TINY_CNN, "network": CNN(filters=(2,), dense_units=(4,), input_shape=X.shape[1:])}
+        ).fit(flat, y), flat
+    threshold = 0.5 if case == "multiclass" else 0.4  # argmax decides a multiclass target
+    return KerasMultiLabelClassifier(**FAST, threshold=threshold).fit(X, y), X
 
 
 CASES = [
@@ -238,9 +240,10 @@ def test_failed_write_leaves_nothing_behind(fitted, tmp_path):
 _JAX_EXPORT = """
 import numpy as np
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 X = np.random.default_rng(0).normal(size=(20, 3))
 y = (X > 0).astype(int)
-clf = KerasMultiLabelClassifier(hidden_layer_sizes=(), epochs=1, random_state=0).fit(X, y)
+clf = KerasMultiLabelClassifier(network=MLP(()), epochs=1, random_state=0).fit(X, y)
 try:
     clf.export("model")
 except RuntimeError as exc:

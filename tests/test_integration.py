@@ -25,7 +25,7 @@ def data():
 def test_pipeline_with_scaler(data):
     X, y = data
     clf = KerasMultiLabelClassifier(
-        **{**FAST, "epochs": 40, "learning_rate": 0.01, "early_stopping": False}
+        **{**FAST, "epochs": 40, "learning_rate_init": 0.01, "early_stopping": False}
     )
     pipe = make_pipeline(StandardScaler(), clf).fit(X, y)
     assert pipe.predict(X).shape == y.shape
@@ -36,7 +36,7 @@ def test_pipeline_with_scaler(data):
 def _grid_search(X, y, n_jobs):
     grid = GridSearchCV(
         KerasMultiLabelClassifier(**FAST),
-        {"hidden_layer_sizes": [(4,), (8,)], "dropout": [0.0, 0.2]},
+        {"network__hidden_layer_sizes": [(4,), (8,)], "network__dropout": [0.0, 0.2]},
         cv=MultilabelStratifiedKFold(n_splits=3, shuffle=True, random_state=0),
         scoring={"f1_macro": SCORING["f1_macro"], "hamming": SCORING["hamming"]},
         refit="f1_macro",

@@ -11,6 +11,7 @@ from sklearn.metrics import f1_score
 from sklearn.preprocessing import StandardScaler
 
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 from tests.conftest import FAST
 
 PARTIAL = {**FAST, "epochs": 1}
@@ -72,7 +73,7 @@ def test_partial_fit_trains_a_label_constant_in_the_first_chunk(multilabel_data)
     first, second = np.arange(50), np.arange(50, 100)
     y[first, 0] = 0  # label 0 never occurs in the first chunk
     y[second, 0] = 1  # ... and always in the second
-    clf = KerasMultiLabelClassifier(**{**PARTIAL, "learning_rate": 0.01})
+    clf = KerasMultiLabelClassifier(**{**PARTIAL, "learning_rate_init": 0.01})
     clf.partial_fit(X[first], y[first])
     assert clf.constant_labels_.size == 0 and clf.n_outputs_ == 4
     before = clf.predict_proba(X)[:, 0].mean()
@@ -91,7 +92,7 @@ def test_partial_fit_rejects_another_label_set(multilabel_data):
         clf.partial_fit(X[50:], y[50:, 0])
     with pytest.raises(ValueError, match="has 9 features"):
         clf.partial_fit(X[50:, :9], y[50:])
-    with pytest.raises(ValueError, match="0/1 label indicator"):
+    with pytest.raises(ValueError, match="values other than 0/1 found"):
         clf.partial_fit(X[50:], 2 * y[50:])
     assert clf.n_iter_ == 1  # nothing trained on the rejected chunks
 
@@ -176,7 +177,7 @@ def test_partial_fit_matches_fit_on_yeast():
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     epochs = 40
-    params = {"hidden_layer_sizes": (32,), "epochs": epochs, "random_state": 0}
+    params = {"network": MLP(hidden_layer_sizes=(32,)), "epochs": epochs, "random_state": 0}
     full = KerasMultiLabelClassifier(**params, early_stopping=False).fit(X_train, y_train)
     chunked = _partial(X_train, y_train, n_chunks=10, rounds=epochs, **params)
     assert chunked.n_iter_ == 10 * epochs
@@ -190,7 +191,7 @@ def test_partial_fit_matches_fit_on_yeast():
 
 def test_warm_start_continues_the_loss(multilabel_data):
     X, y = multilabel_data
-    params = {**FAST, "epochs": 10, "early_stopping": False, "learning_rate": 0.01}
+    params = {**FAST, "epochs": 10, "early_stopping": False, "learning_rate_init": 0.01}
     clf = KerasMultiLabelClassifier(**params, warm_start=True).fit(X, y)
     first = clf.history_["loss"]
     network = clf.model_

@@ -20,6 +20,7 @@ from sklearn.datasets import make_multilabel_classification
 
 from skml import KerasMultiLabelClassifier
 from skml.losses import AsymmetricLoss, FocalLoss
+from skml.networks import CNN
 from tests.conftest import FAST
 
 SUBPROCESS_TIMEOUT = 300
@@ -65,7 +66,7 @@ def _models(data):
         "binary": (KerasMultiLabelClassifier(**FAST), X, y[:, 0]),
         "multiclass": (KerasMultiLabelClassifier(**FAST), X, y.argmax(axis=1)),
         "cnn": (
-            KerasMultiLabelClassifier(architecture="cnn", filters=(4,), **FAST),
+            KerasMultiLabelClassifier(**{**FAST, "network": CNN(filters=(4,))}),
             images,
             y,
         ),

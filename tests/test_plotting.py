@@ -12,6 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score, hamming_loss
 
 from skml.metrics import multilabel_report
+from skml.networks import MLP
 from skml.plotting import (
     plot_calibration,
     plot_history,
@@ -97,7 +98,7 @@ def test_plot_history_estimator(tmp_path):
     from skml import KerasMultiLabelClassifier
 
     X, y = make_multilabel_classification(n_samples=100, n_classes=3, random_state=0)
-    clf = KerasMultiLabelClassifier(hidden_layer_sizes=(8,), epochs=3, random_state=0)
+    clf = KerasMultiLabelClassifier(network=MLP(hidden_layer_sizes=(8,)), epochs=3, random_state=0)
     with pytest.raises(NotFittedError):
         plot_history(clf)
     clf.fit(X, y)

@@ -10,6 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import make_pipeline
 
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 from tests.conftest import FAST
 
 
@@ -46,7 +47,7 @@ def test_sparse_training_never_densifies_whole_matrix():
     y = np.random.default_rng(0).integers(0, 2, size=(n_samples, 3))
     dense_bytes = n_samples * n_features * 4  # 400 MB as float32
     clf = KerasMultiLabelClassifier(
-        hidden_layer_sizes=(8,), epochs=1, batch_size=256, random_state=0
+        network=MLP(hidden_layer_sizes=(8,)), epochs=1, batch_size=256, random_state=0
     )
     tracemalloc.start()
     try:

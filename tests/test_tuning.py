@@ -25,6 +25,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skml.metrics import _as_label_scores
 from skml.model_selection import MultilabelStratifiedKFold
+from skml.networks import MLP
 from skml.thresholds import tune_thresholds
 from skml.tuning import TunedThresholdMultiLabelClassifier
 
@@ -207,7 +208,7 @@ def test_keras_estimator(data):
 
     X, y = data
     keras_clf = KerasMultiLabelClassifier(
-        hidden_layer_sizes=(8,), epochs=3, batch_size=32, random_state=0
+        network=MLP(hidden_layer_sizes=(8,)), epochs=3, batch_size=32, random_state=0
     )
     clf = TunedThresholdMultiLabelClassifier(keras_clf, cv=2, random_state=0).fit(X, y)
     assert clf.predict(X).shape == y.shape

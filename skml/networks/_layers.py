@@ -1,8 +1,10 @@
-"""Keras networks for multi-label classification.
+"""The Keras layer stacks of the built-in networks (pure Keras: no scikit-learn).
 
-Pure Keras: this module knows nothing of scikit-learn. Every random component (weight
-initialisers, dropout, augmentation) receives an explicit seed, so a network built twice with
-the same ``seed`` is the same network, without touching any global random state.
+:mod:`skml.networks` holds the estimator-facing specs (:class:`~skml.networks.MLP`,
+:class:`~skml.networks.CNN`); their ``build`` methods call the functions here. Every random
+component (weight initialisers, dropout, augmentation) receives an explicit seed, so a network
+built twice with the same ``seed`` is the same network, without touching any global random
+state.
 """
 
 import numbers

@@ -1,0 +1,124 @@
+"""One ``fit`` of :class:`skml.KerasMultiLabelClassifier`, after validation.
+
+Draws the seeds, holds out the validation split, makes the loss (through the output head),
+builds the network from its spec, trains it (:func:`skml._training.fit_network`) and tunes the
+thresholds, on the split or on out-of-fold predictions (``threshold_cv``).
+"""
+
+import contextlib
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_random_state
+
+from skml import _build
+
+__all__ = ["train"]
+
+
+def train(clf, spec, head, X, y_net, sample_weight, network=None):
+    """Train a new network on ``X``, or continue ``network`` (``warm_start``); tune."""
+    from skml import _training
+
+    keras = _training.import_keras()
+    rng = check_random_state(clf.random_state)
+    seed_network, seed_shuffle, seed_split = (int(s) for s in rng.randint(2**31 - 1, size=3))
+    resume = network is not None
+    if resume:
+        seed_shuffle = clf._shuffle_seed  # continue the epoch numbering, never repeat
+        if isinstance(clf.optimizer, str):
+            network.optimizer.learning_rate = _build.learning_rate(clf)
+    clf._shuffle_seed = seed_shuffle
+
+    split = (
+        _build.validation_split(clf, head, y_net, seed_split) if _build.needs_split(clf) else None
+    )
+    train_rows, val_rows = (np.arange(X.shape[0]), None) if split is None else split
+    sparse = sp.issparse(X)
+    if sparse and clf.distribute_strategy is not None:
+        raise ValueError("distribute_strategy needs dense X; got a sparse matrix.")
+    strategy = _build.get_strategy(clf)
+    # Under a strategy, variables must be created in its scope; Model.fit distributes.
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        optimizer = _build.make_optimizer(clf, keras)
+        if resume:
+            loss = network.loss
+        else:
+            loss = head.loss(clf.loss, clf.class_weight, y_net[train_rows])
+            network = _build.build_network(
+                clf, spec, head, loss, optimizer, seed_network, sparse=sparse
+            )
+        clf.history_ = _training.fit_network(
+            network,
+            loss=loss,
+            optimizer=optimizer,
+            X=X,
+            y=y_net,
+            sample_weight=sample_weight,
+            train_rows=train_rows,
+            val_rows=val_rows if clf.early_stopping else None,
+            epochs=clf.epochs,
+            batch_size=clf.batch_size,
+            patience=_build.patience(clf),
+            seed=seed_shuffle,
+            verbose=clf.verbose,
+            fast=strategy is None,
+            first_epoch=clf.n_iter_,
+            resume=resume,
+        )
+    if network is not getattr(clf, "model_", None) or clf.__dict__.get("_predictor") is None:
+        clf._predictor = _training.Predictor(network)
+    clf.model_ = network
+    if isinstance(clf.threshold, str):
+        _tune(clf, head, X, y_net, sample_weight, val_rows, seed_split)
+
+
+def _tune(clf, head, X, y_net, sample_weight, val_rows, seed):
+    from skml.thresholds import tune_thresholds
+
+    if clf.threshold_cv is not None:
+        y_true, scores = y_net, _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed)
+    else:
+        if val_rows is None:
+            warnings.warn(
+                "Too few samples to hold out a validation split: thresholds are tuned on the "
+                "training data, which overfits them.",
+                UserWarning,
+                stacklevel=4,
+            )
+            val_rows = np.arange(X.shape[0])
+        y_true, scores = y_net[val_rows], clf._predictor(X[val_rows])
+    tuned = tune_thresholds(y_true, scores, metric=clf.threshold)
+    head.store_tuned(clf.thresholds_, tuned)
+
+
+def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed):
+    """Network outputs for every training row from networks that did not train on it."""
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from skml.model_selection import MultilabelStratifiedKFold
+
+    inner = clone(clf).set_params(
+        threshold=0.5, threshold_cv=None, min_labels=0, verbose=0, random_state=seed
+    )
+    if getattr(clf._spec, "input_shape", None) is not None:
+        inner.set_params(network__input_shape=None)  # the rows are already images
+    y_split = head.split_targets(y_net)
+    if head.stratify_multilabel:
+        splitter = MultilabelStratifiedKFold(clf.threshold_cv, shuffle=True, random_state=seed)
+        y_fit = y_net.astype(int)
+    else:
+        counts = np.bincount(y_split, minlength=2)
+        splitter_class = StratifiedKFold if counts.min() >= clf.threshold_cv else KFold
+        splitter = splitter_class(clf.threshold_cv, shuffle=True, random_state=seed)
+        y_fit = y_split
+    oof = np.empty(y_net.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # labels constant in a fold
+        for fit_rows, test_rows in splitter.split(X, y_split):
+            fold = clone(inner).fit(X[fit_rows], y_fit[fit_rows], sample_weight[fit_rows])
+            proba = fold.predict_proba(X[test_rows])
+            oof[test_rows] = proba if head.stratify_multilabel else proba[:, 1:]
+    return oof

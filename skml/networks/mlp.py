@@ -1,0 +1,119 @@
+"""MLP: the fully connected network, for tabular rows and sparse text features."""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval
+
+from skml.networks._base import Network
+
+__all__ = ["MLP"]
+
+
+class MLP(Network):
+    """A multi-layer perceptron: dense hidden layers, then one output unit per label.
+
+    Reads 2-D rows, dense or SciPy sparse. On TensorFlow sparse rows reach the network as
+    ``tf.SparseTensor`` batches and are never densified.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256,)
+        Units per hidden layer; ``()`` gives a logistic regression per label.
+    activation : str or callable, default="relu"
+        Activation of the hidden layers (any Keras activation name, such as "relu", "gelu").
+    dropout : float, default=0.2
+        Dropout rate after each hidden layer, in [0, 1).
+    batch_normalization : bool, default=False
+        Batch normalisation before each hidden activation.
+    l2 : float, default=1e-3
+        L2 penalty on every kernel.
+
+    Examples
+    --------
+    >>> from skml import KerasMultiLabelClassifier
+    >>> from skml.networks import MLP
+    >>> clf = KerasMultiLabelClassifier(network=MLP(hidden_layer_sizes=(64, 32), dropout=0.1))
+    >>> clf.set_params(network__dropout=0.3).network
+    MLP(dropout=0.3, hidden_layer_sizes=(64, 32))
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [str, callable],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_normalization": ["boolean"],
+        "l2": [Interval(Real, 0, None, closed="left")],
+    }
+
+    accepts_sparse = True
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256,),
+        *,
+        activation="relu",
+        dropout=0.2,
+        batch_normalization=False,
+        l2=1e-3,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.l2 = l2
+
+    def check(self):
+        """Validate the parameters; raise ``ValueError`` naming the bad one. Return self."""
+        super().check()
+        check_units("hidden_layer_sizes", self.hidden_layer_sizes)
+        check_activation(self.activation)
+        return self
+
+    def build(
+        self, sample_shape, n_outputs, *, output_activation, seed, sparse=False, context=None
+    ):
+        """Build the uncompiled Keras MLP (see :meth:`Network.build`)."""
+        from skml.networks._layers import build_mlp
+
+        return build_mlp(
+            int(sample_shape[0]),
+            n_outputs,
+            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            activation=self.activation,
+            dropout=self.dropout,
+            batch_normalization=self.batch_normalization,
+            l2=self.l2,
+            output_activation=output_activation,
+            sparse=sparse,
+            seed=seed,
+        )
+
+
+def check_units(name, sizes):
+    """Raise unless ``sizes`` is a tuple of positive integers (``()`` allowed)."""
+    try:
+        units = tuple(sizes)
+    except TypeError:
+        units = None
+    if units is None or not all(
+        isinstance(u, Integral) and not isinstance(u, bool) and u > 0 for u in units
+    ):
+        raise ValueError(
+            f"{name} must be a tuple of positive integers (units per layer; () for none); "
+            f"got {sizes!r}."
+        )
+
+
+def check_activation(activation):
+    """Raise unless ``activation`` is a callable or the name of a Keras activation."""
+    if not isinstance(activation, str):
+        return
+    from skml._training import import_keras
+
+    try:
+        import_keras().activations.get(activation)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            "activation must be the name of a Keras activation (such as 'relu', 'gelu', "
+            f"'tanh', 'silu') or a callable; got {activation!r}."
+        ) from exc
