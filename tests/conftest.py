@@ -1,6 +1,5 @@
 """Shared fixtures: tiny data and fast settings, so neural tests take seconds."""
 
-import numpy as np
 import pytest
 from sklearn.datasets import make_multilabel_classification
 
@@ -9,11 +8,6 @@ from skml.networks import MLP
 # Constructor settings that train in well under a second on tiny data.
 # The network spec is shared: tests that change it call set_params on a clone, never on FAST.
 FAST = {"network": MLP(hidden_layer_sizes=(8,)), "epochs": 3, "batch_size": 32, "random_state": 0}
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
 
 
 @pytest.fixture(scope="session")
