@@ -552,3 +552,89 @@ def test_no_misleading_warnings_in_loops(multilabel_data, caplog, recwarn):
             clf.fit(X, y).predict_proba(X)
     assert not [w for w in recwarn if "ran out of data" in str(w.message)]
     assert "retracing" not in caplog.text
+
+
+# ------------------------------------------------- no parameter is ignored silently
+
+
+def _sgd():
+    import keras
+
+    return keras.optimizers.SGD(0.1)
+
+
+@pytest.mark.parametrize(
+    "params, target, message",
+    [
+        ({"patience": 3, "early_stopping": False}, "multilabel", "patience=3 applies to early"),
+        (
+            {"validation_fraction": 0.2, "early_stopping": False},
+            "multilabel",
+            "validation_fraction=0.2 sizes the split",
+        ),
+        (
+            {
+                "validation_fraction": 0.2,
+                "early_stopping": False,
+                "threshold": "f1",
+                "threshold_cv": 3,
+            },
+            "multilabel",
+            "validation_fraction=0.2 sizes the split",
+        ),
+        ({"threshold_cv": 3}, "multilabel", "threshold_cv=3 tunes thresholds"),
+        ({"threshold_cv": 3, "threshold": [0.2] * 4}, "multilabel", "threshold_cv=3 tunes"),
+        ({"learning_rate_init": 0.1, "optimizer": _sgd}, "multilabel", "learning_rate_init=0.1"),
+        ({"loss": "focal"}, "multiclass", "loss='focal' applies to sigmoid outputs"),
+        ({"threshold": 0.3}, "multiclass", "threshold=0.3 applies to sigmoid outputs"),
+        ({"threshold": "f1"}, "multiclass", "threshold='f1' applies to sigmoid outputs"),
+        ({"min_labels": 1}, "binary", "min_labels=1 applies to multi-label targets"),
+        ({"min_labels": 2}, "multiclass", "min_labels=2 applies to multi-label targets"),
+    ],
+)
+def test_inapplicable_parameters_are_refused(multilabel_data, params, target, message):
+    X, y = multilabel_data
+    y = {"multilabel": y, "binary": y[:, 0], "multiclass": y.argmax(axis=1)}[target]
+    params = {k: v() if callable(v) else v for k, v in params.items()}
+    with pytest.raises(ValueError, match=message):
+        make(**params).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"patience": 2}, "patience=2 applies to early stopping"),
+        ({"validation_fraction": 0.3}, "validation_fraction=0.3 sizes the split"),
+    ],
+)
+def test_partial_fit_refuses_what_it_cannot_use(multilabel_data, params, message):
+    X, y = multilabel_data
+    with pytest.raises(ValueError, match=message):
+        make(**params).partial_fit(X, y)
+
+
+def test_network_spec_class_instead_of_instance_is_refused(multilabel_data):
+    X, y = multilabel_data
+    with pytest.raises(TypeError, match=r"network spec instance such as MLP\(\)"):
+        make(network=MLP).fit(X, y)
+
+
+def test_cnn_refuses_sparse_rows(multilabel_data):
+    from skml.networks import CNN
+
+    X, y = multilabel_data
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        make(network=CNN(input_shape=(2, 5, 1))).fit(sp.csr_matrix(X), y)
+
+
+def test_network_parameters_are_searchable(multilabel_data):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = multilabel_data
+    search = GridSearchCV(make(), {"network__hidden_layer_sizes": [(2,), (6,)]}, cv=2).fit(X, y)
+    assert search.best_estimator_.model_.layers[1].units in (2, 6)
+    assert {p["network__hidden_layer_sizes"] for p in search.cv_results_["params"]} == {
+        (2,),
+        (6,),
+    }
+    assert FAST["network"].hidden_layer_sizes == (8,)  # the shared spec was cloned, not set

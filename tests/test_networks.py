@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skml.networks import build_cnn, build_mlp
+from skml.networks import CNN, MLP, build_cnn, build_mlp
 
 N_OUTPUTS = 4
 IMAGE_SHAPE = (8, 8, 1)
@@ -257,3 +257,54 @@ def test_build_cnn_learns_multilabel_digits():
     all_ones = f1_score(y_test, np.ones_like(y_test), average="macro")
     score = f1_score(y_test, y_pred, average="macro", zero_division=0)
     assert score > all_ones + 0.15
+
+
+# ------------------------------------------------------------------- the specs
+
+
+def test_specs_are_estimator_like_and_do_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from skml.networks import CNN, MLP; "
+        "MLP(dropout=0.1).get_params(); CNN().set_params(filters=(4,)); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (MLP(dropout=1.0), "'dropout' parameter of MLP"),
+        (MLP(l2=-1.0), "'l2' parameter of MLP"),
+        (MLP((4, 0)), "hidden_layer_sizes must be a tuple of positive integers"),
+        (CNN(filters=(4, -1)), "filters must be a tuple of positive integers"),
+        (CNN(dense_units=(2.5,)), "dense_units must be a tuple of positive integers"),
+        (CNN(pooling="median"), "'pooling' parameter of CNN"),
+        (CNN(input_shape=(8, 8)), r"input_shape must be \(height, width, channels\)"),
+    ],
+)
+def test_spec_check_names_the_bad_parameter(spec, message):
+    with pytest.raises(ValueError, match=message):
+        spec.check()
+
+
+def test_cnn_backbone_refuses_block_parameters():
+    backbone = keras.Sequential([keras.Input(IMAGE_SHAPE), keras.layers.Conv2D(2, 3)])
+    CNN(backbone=backbone).check()  # the defaults are fine
+    with pytest.raises(ValueError, match="filters, kernel_size describe"):
+        CNN(backbone=backbone, filters=(8,), kernel_size=5).check()
+
+
+def test_spec_build_matches_the_builder():
+    spec = MLP((6,), dropout=0.0, l2=0.0)
+    built = spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3)
+    plain = build_mlp(5, N_OUTPUTS, hidden_layer_sizes=(6,), seed=3)
+    _assert_same_weights(built, plain)
+    cnn = CNN(filters=(4,), dense_units=(8,)).build(
+        IMAGE_SHAPE, N_OUTPUTS, output_activation="softmax", seed=1
+    )
+    assert cnn.output_shape == (None, N_OUTPUTS)
+    assert cnn.layers[-1].activation.__name__ == "softmax"
