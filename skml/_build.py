@@ -125,7 +125,7 @@ def build_network(clf, spec, head, loss, optimizer, seed, *, sparse=False):
         "classes_": clf.classes_,
         "n_classes_": clf.n_labels_,
         "n_labels_": clf.n_labels_,
-        "target_type_": {"multilabel": "multilabel-indicator"}.get(head.kind, head.kind),
+        "target_type_": head.target_type,
         "loss": loss,
         "optimizer": optimizer,
     }

@@ -170,6 +170,28 @@ def _held_out(clf, n_blocks, seed, needed):
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+def _dask_inputs(X, y, sample_weight):
+    """The row blocks of ``X``, ``y`` and the weights; the feature and label names."""
+    X, feature_names = _as_array(X, lengths=not (_is_dask(y) and hasattr(y, "to_dask_array")))
+    _check_dense(X, "X")
+    X = _single_column_chunk(X)
+    if not _is_dask(y) and any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()  # one pass over X, a block at a time
+    label_names = None
+    if _is_dask(y):
+        y, label_names = _as_array(y, lengths=False)
+        if label_names is not None and getattr(y, "ndim", 2) == 1:
+            label_names = None  # a Series: its name is not a label set
+    return _Blocks(X, y, sample_weight), feature_names, label_names
+
+
+def _classes(dask, y, label_names):
+    """The classes of a 1-D target (one pass over ``y``), else the label names."""
+    if getattr(y, "ndim", 2) == 1 or y.shape[1] == 1:
+        return np.unique(np.asarray(dask.compute(y)[0]).ravel())
+    return label_names
+
+
 def fit_dask(clf, X, y, sample_weight=None):
     """``fit`` on Dask collections: see the module docstring."""
     dask, _ = _import_dask()
@@ -187,31 +209,11 @@ def fit_dask(clf, X, y, sample_weight=None):
         )
     from skml._training import _EarlyStopping, float32_floatx
 
-    X, feature_names = _as_array(X, lengths=not (_is_dask(y) and hasattr(y, "to_dask_array")))
-    _check_dense(X, "X")
-    X = _single_column_chunk(X)
-    if not _is_dask(y) and any(np.isnan(c) for c in X.chunks[0]):
-        X = X.compute_chunk_sizes()  # one pass over X, a block at a time
-    label_names = None
-    if _is_dask(y):
-        y, label_names = _as_array(y, lengths=False)
-        if label_names is not None and getattr(y, "ndim", 2) == 1:
-            label_names = None  # a Series: its name is not a label set
-    blocks = _Blocks(X, y, sample_weight)
+    blocks, feature_names, label_names = _dask_inputs(X, y, sample_weight)
 
     warm = clf.warm_start and _incremental.previous_problem(clf) is not None
-    if warm and feature_names is not None and hasattr(clf, "feature_names_in_"):
-        if list(clf.feature_names_in_) != [str(n) for n in feature_names]:
-            raise ValueError(
-                "warm_start=True continues a network fitted on the features "
-                f"{list(clf.feature_names_in_)}; X has {feature_names}."
-            )
-    fitted_names = clf.__dict__.pop("feature_names_in_", None)  # blocks are plain arrays
-    y_dask = blocks.y
-    one_dim = getattr(y_dask, "ndim", 2) == 1 or y_dask.shape[1] == 1
-    classes = label_names
-    if one_dim:
-        classes = np.unique(np.asarray(dask.compute(y_dask)[0]).ravel())
+    fitted_names = _take_feature_names(clf, feature_names, warm)
+    classes = _classes(dask, blocks.y, label_names)
 
     rng = check_random_state(clf.random_state)
     seed_network, seed_shuffle, seed_split, seed_order = (
@@ -274,6 +276,17 @@ def fit_dask(clf, X, y, sample_weight=None):
     elif fitted_names is not None and warm and feature_names is None:
         clf.feature_names_in_ = fitted_names
     return clf
+
+
+def _take_feature_names(clf, feature_names, warm):
+    """Check a warm start's feature names; remove them while the plain blocks are trained."""
+    if warm and feature_names is not None and hasattr(clf, "feature_names_in_"):
+        if list(clf.feature_names_in_) != [str(n) for n in feature_names]:
+            raise ValueError(
+                "warm_start=True continues a network fitted on the features "
+                f"{list(clf.feature_names_in_)}; X has {feature_names}."
+            )
+    return clf.__dict__.pop("feature_names_in_", None)
 
 
 def _loss(clf, dask, blocks, indices):

@@ -173,6 +173,7 @@ class MultiLabelHead(_Head):
     """One sigmoid per label trained; labels constant in training get their smoothed rate."""
 
     kind = "multilabel"
+    target_type = "multilabel-indicator"  # scikit-learn's type_of_target name
     stratify_multilabel = True
 
     def __init__(self, classes, y, *, drop_constant=True):
@@ -276,7 +277,7 @@ class MultiLabelHead(_Head):
 class BinaryHead(_Head):
     """One sigmoid: the probability of ``classes[1]``."""
 
-    kind = "binary"
+    kind = target_type = "binary"
     n_outputs = 1
 
     def encode(self, y, names=None):
@@ -316,7 +317,7 @@ class BinaryHead(_Head):
 class MulticlassHead(BinaryHead):
     """A softmax over the classes, trained with categorical cross-entropy; argmax decides."""
 
-    kind = "multiclass"
+    kind = target_type = "multiclass"
     activation = "softmax"
 
     @property

@@ -13,7 +13,7 @@ when its format is understood; otherwise the error names both versions.
 
 import pickle
 
-__all__ = ["dump_state", "load_state"]
+__all__ = ["dump_estimator", "dump_state", "load_estimator", "load_state"]
 
 # Bumped whenever the pickled state changes in a way older code cannot read.
 _FORMAT = 1
@@ -36,6 +36,38 @@ def dump_state(state):
     state["_skml_version"] = _version()
     state["_skml_format"] = _FORMAT
     return state
+
+
+def dump_estimator(estimator):
+    """``__getstate__`` of an estimator holding a Keras network in ``model_``."""
+    import numpy as np
+
+    state = dict(estimator.__dict__)
+    state.pop("_trainer", None)  # traced functions: rebuilt on the next partial_fit
+    if state.get("model_") is not None:
+        # Keras' pickle resets the dropout generators; keep their state, so that training
+        # continued after unpickling (partial_fit, warm_start) matches the original's.
+        state["_seed_states"] = [
+            (i, np.asarray(v.value))
+            for i, v in enumerate(estimator.model_.variables)
+            if v.path.endswith("seed_generator_state")
+        ]
+    return dump_state(state)
+
+
+def load_estimator(estimator, state):
+    """``__setstate__``: the estimator's attributes, network and its prediction function."""
+    state = load_state(state, type(estimator).__name__)
+    seed_states = state.pop("_seed_states", ())
+    estimator.__dict__.update(state)
+    if estimator.__dict__.get("model_") is not None:
+        from skml._training import Predictor
+
+        variables = estimator.model_.variables
+        for i, value in seed_states:
+            if i < len(variables) and tuple(variables[i].shape) == value.shape:
+                variables[i].assign(value)
+        estimator._predictor = Predictor(estimator.model_)
 
 
 def load_state(state, owner):

@@ -1,8 +1,9 @@
 """KerasMultiLabelClassifier: the scikit-learn contract around a Keras network.
 
-The class is a plain ``ClassifierMixin, BaseEstimator`` that *wraps* scikeras for user-supplied
-models (see :mod:`skml._scikeras` for why it wraps rather than subclasses). Importing this module
-does not import TensorFlow: Keras is loaded by ``fit`` and ``predict``.
+The class validates, delegates and sets the fitted attributes: the network spec
+(:mod:`skml.networks`) builds the network, the output head (:mod:`skml._head`) owns what the
+target kind decides, :mod:`skml._fit` trains and tunes. Importing this module does not import
+TensorFlow: Keras is loaded by ``fit`` and ``predict``.
 """
 
 from numbers import Integral, Real
@@ -425,34 +426,14 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------- sklearn API
 
     def __getstate__(self):
-        from skml._persistence import dump_state
+        from skml._persistence import dump_estimator
 
-        state = dict(self.__dict__)
-        state.pop("_trainer", None)  # traced functions: rebuilt on the next partial_fit
-        if state.get("model_") is not None:
-            # Keras' pickle resets the dropout generators; keep their state, so that training
-            # continued after unpickling (partial_fit, warm_start) matches the original's.
-            state["_seed_states"] = [
-                (i, np.asarray(v.value))
-                for i, v in enumerate(self.model_.variables)
-                if v.path.endswith("seed_generator_state")
-            ]
-        return dump_state(state)
+        return dump_estimator(self)
 
     def __setstate__(self, state):
-        from skml._persistence import load_state
+        from skml._persistence import load_estimator
 
-        state = load_state(state, type(self).__name__)
-        seed_states = state.pop("_seed_states", ())
-        self.__dict__.update(state)
-        if self.__dict__.get("model_") is not None:
-            from skml._training import Predictor
-
-            variables = self.model_.variables
-            for i, value in seed_states:
-                if i < len(variables) and tuple(variables[i].shape) == value.shape:
-                    variables[i].assign(value)
-            self._predictor = Predictor(self.model_)
+        load_estimator(self, state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -241,32 +241,9 @@ def load_image_folder(
         )
     ids = frame[id_column].astype(str).str.strip().to_numpy(dtype=object)
 
-    if labels_column is not None:
-        if labels_column not in frame.columns:
-            raise ValueError(f"labels_column {labels_column!r} not in {csv_path} columns")
-        lists = [_split_labels(v, label_separator) for v in frame[labels_column]]
-        target_names = sorted({name for labels in lists for name in labels})
-        index = {name: k for k, name in enumerate(target_names)}
-        Y = np.zeros((len(frame), len(target_names)), dtype=np.int64)
-        for r, labels in enumerate(lists):
-            Y[r, [index[name] for name in labels]] = 1
-    else:
-        if label_columns is None:
-            label_columns = [c for c in frame.columns if c != id_column]
-        unknown = [c for c in label_columns if c not in frame.columns]
-        if unknown:
-            raise ValueError(f"label columns {unknown} not in {csv_path} columns")
-        target_names = [str(c) for c in label_columns]
-        values = frame[list(label_columns)].apply(pd.to_numeric, errors="coerce").to_numpy()
-        bad = ~np.isin(values, (0, 1))
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            raise ValueError(
-                f"label column {target_names[c]!r} must hold 0 or 1; row {r + 1} (id "
-                f"{ids[r]!r}) has {frame[label_columns[c]].iloc[r]!r}"
-            )
-        Y = values.astype(np.int64)
-
+    target_names, Y = _read_labels(
+        frame, csv_path, ids, id_column, label_columns, labels_column, label_separator
+    )
     height, width = (int(s) for s in target_size)
     image_dir = Path(image_dir)
     root = image_dir.resolve()
@@ -315,3 +292,35 @@ def load_image_folder(
         ids=ids,
         filenames=filenames,
     )
+
+
+def _read_labels(frame, csv_path, ids, id_column, label_columns, labels_column, label_separator):
+    """The label names and the 0/1 label matrix of the CSV's rows."""
+    import pandas as pd
+
+    if labels_column is not None:
+        if labels_column not in frame.columns:
+            raise ValueError(f"labels_column {labels_column!r} not in {csv_path} columns")
+        lists = [_split_labels(v, label_separator) for v in frame[labels_column]]
+        target_names = sorted({name for labels in lists for name in labels})
+        index = {name: k for k, name in enumerate(target_names)}
+        Y = np.zeros((len(frame), len(target_names)), dtype=np.int64)
+        for r, labels in enumerate(lists):
+            Y[r, [index[name] for name in labels]] = 1
+    else:
+        if label_columns is None:
+            label_columns = [c for c in frame.columns if c != id_column]
+        unknown = [c for c in label_columns if c not in frame.columns]
+        if unknown:
+            raise ValueError(f"label columns {unknown} not in {csv_path} columns")
+        target_names = [str(c) for c in label_columns]
+        values = frame[list(label_columns)].apply(pd.to_numeric, errors="coerce").to_numpy()
+        bad = ~np.isin(values, (0, 1))
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise ValueError(
+                f"label column {target_names[c]!r} must hold 0 or 1; row {r + 1} (id "
+                f"{ids[r]!r}) has {frame[label_columns[c]].iloc[r]!r}"
+            )
+        Y = values.astype(np.int64)
+    return target_names, Y

@@ -261,6 +261,74 @@ def build_cnn(
         If an argument is out of range, or if the image is too small for the number of
         pooling steps.
     """
+    input_shape, filters, kernel_sizes, dense_units = _check_cnn_arguments(
+        input_shape,
+        n_outputs,
+        filters=filters,
+        kernel_size=kernel_size,
+        pooling=pooling,
+        conv_dropout=conv_dropout,
+        global_pooling=global_pooling,
+        dense_units=dense_units,
+        dropout=dropout,
+        l2=l2,
+        backbone=backbone,
+    )
+    seeds = _seeds(seed)
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input(shape=input_shape, dtype=_FLOAT, name="images")
+    x = inputs
+    for layer in _augmentation_layers(augmentation, seeds):
+        x = layer(x)
+    if backbone is not None:
+        x = backbone(x)
+    else:
+        x = _conv_blocks(
+            x,
+            filters,
+            kernel_sizes,
+            pooling,
+            conv_dropout,
+            batch_normalization,
+            regularizer,
+            seeds,
+        )
+    if len(x.shape) == 4 and global_pooling is not None:
+        x = _GLOBAL_POOLING[global_pooling](dtype=_FLOAT, name="global_pool")(x)
+    elif len(x.shape) > 2:
+        x = keras.layers.Flatten(dtype=_FLOAT, name="flatten")(x)
+    for i, units in enumerate(dense_units):
+        x = keras.layers.Dense(
+            units,
+            activation="relu",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+            kernel_regularizer=regularizer,
+            dtype=_FLOAT,
+            name=f"dense_{i}",
+        )(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=next(seeds), dtype=_FLOAT, name=f"dropout_{i}")(
+                x
+            )
+    outputs = _output_layer(n_outputs, output_activation, regularizer, next(seeds))(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+def _check_cnn_arguments(
+    input_shape,
+    n_outputs,
+    *,
+    filters,
+    kernel_size,
+    pooling,
+    conv_dropout,
+    global_pooling,
+    dense_units,
+    dropout,
+    l2,
+    backbone,
+):
+    """Raise ``ValueError`` for a bad :func:`build_cnn` argument; return the normalised ones."""
     try:
         input_shape = tuple(input_shape)
     except TypeError:
@@ -302,54 +370,33 @@ def build_cnn(
                 f"steps: height and width must be at least {smallest}; use fewer filters "
                 f"or pooling=None"
             )
+    return input_shape, filters, kernel_sizes, dense_units
 
-    seeds = _seeds(seed)
-    regularizer = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input(shape=input_shape, dtype=_FLOAT, name="images")
-    x = inputs
-    for layer in _augmentation_layers(augmentation, seeds):
-        x = layer(x)
-    if backbone is not None:
-        x = backbone(x)
-    else:
-        for i, n_filters in enumerate(filters):
-            x = keras.layers.Conv2D(
-                n_filters,
-                tuple(kernel_sizes),
-                padding="same",
-                kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
-                kernel_regularizer=regularizer,
-                use_bias=not batch_normalization,
-                dtype=_FLOAT,
-                name=f"conv_{i}",
-            )(x)
-            if batch_normalization:
-                x = keras.layers.BatchNormalization(
-                    momentum=0.9, dtype=_FLOAT, name=f"batch_norm_{i}"
-                )(x)
-            x = keras.layers.Activation("relu", dtype=_FLOAT, name=f"activation_{i}")(x)
-            if pooling is not None:
-                x = _POOLING[pooling](2, dtype=_FLOAT, name=f"pool_{i}")(x)
-            if conv_dropout:
-                x = keras.layers.SpatialDropout2D(
-                    conv_dropout, seed=next(seeds), dtype=_FLOAT, name=f"conv_dropout_{i}"
-                )(x)
-    if len(x.shape) == 4 and global_pooling is not None:
-        x = _GLOBAL_POOLING[global_pooling](dtype=_FLOAT, name="global_pool")(x)
-    elif len(x.shape) > 2:
-        x = keras.layers.Flatten(dtype=_FLOAT, name="flatten")(x)
-    for i, units in enumerate(dense_units):
-        x = keras.layers.Dense(
-            units,
-            activation="relu",
+
+def _conv_blocks(
+    x, filters, kernel_sizes, pooling, conv_dropout, batch_normalization, regularizer, seeds
+):
+    """Convolution, batch normalisation, ReLU, pooling and spatial dropout, per filter count."""
+    for i, n_filters in enumerate(filters):
+        x = keras.layers.Conv2D(
+            n_filters,
+            tuple(kernel_sizes),
+            padding="same",
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
             kernel_regularizer=regularizer,
+            use_bias=not batch_normalization,
             dtype=_FLOAT,
-            name=f"dense_{i}",
+            name=f"conv_{i}",
         )(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, seed=next(seeds), dtype=_FLOAT, name=f"dropout_{i}")(
-                x
-            )
-    outputs = _output_layer(n_outputs, output_activation, regularizer, next(seeds))(x)
-    return keras.Model(inputs, outputs, name="cnn")
+        if batch_normalization:
+            x = keras.layers.BatchNormalization(
+                momentum=0.9, dtype=_FLOAT, name=f"batch_norm_{i}"
+            )(x)
+        x = keras.layers.Activation("relu", dtype=_FLOAT, name=f"activation_{i}")(x)
+        if pooling is not None:
+            x = _POOLING[pooling](2, dtype=_FLOAT, name=f"pool_{i}")(x)
+        if conv_dropout:
+            x = keras.layers.SpatialDropout2D(
+                conv_dropout, seed=next(seeds), dtype=_FLOAT, name=f"conv_dropout_{i}"
+            )(x)
+    return x
