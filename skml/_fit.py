@@ -14,7 +14,30 @@ from sklearn.utils import check_random_state
 
 from skml import _build
 
-__all__ = ["train"]
+__all__ = ["train", "warn_if_unscaled"]
+
+#: Largest absolute feature value before ``fit`` warns that ``X`` looks unscaled.
+UNSCALED_ABOVE = 1e3
+
+
+def warn_if_unscaled(X):
+    """Warn when ``X`` holds values beyond :data:`UNSCALED_ABOVE` in absolute value.
+
+    skml warns rather than scaling inside: scaling is a step of the user's ``Pipeline``
+    (``StandardScaler`` for dense rows, ``MaxAbsScaler`` for sparse ones, which keeps the
+    zeros), fitted on the training folds only, as scikit-learn's own ``MLPClassifier`` expects.
+    """
+    values = X.data if sp.issparse(X) else X
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if largest > UNSCALED_ABOVE:
+        warnings.warn(
+            f"X holds values up to {largest:.4g} in absolute value: a neural network trains "
+            "poorly on unscaled features (large inputs saturate its units and dominate its "
+            "gradients). Scale them in a Pipeline first: StandardScaler for dense X, "
+            "MaxAbsScaler for sparse X.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def train(clf, spec, head, X, y_net, sample_weight, network=None):
@@ -22,6 +45,8 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None):
     from skml import _training
 
     keras = _training.import_keras()
+    if network is None:
+        warn_if_unscaled(X)
     rng = check_random_state(clf.random_state)
     seed_network, seed_shuffle, seed_split = (int(s) for s in rng.randint(2**31 - 1, size=3))
     resume = network is not None

@@ -638,3 +638,14 @@ def test_network_parameters_are_searchable(multilabel_data):
         (6,),
     }
     assert FAST["network"].hidden_layer_sizes == (8,)  # the shared spec was cloned, not set
+
+
+def test_unscaled_features_warn_and_scaled_ones_do_not(multilabel_data):
+    X, y = multilabel_data
+    with pytest.warns(UserWarning, match="unscaled features.*StandardScaler"):
+        make(epochs=1).fit(X * 1e4, y)
+    with pytest.warns(UserWarning, match="up to 5e\\+04"):
+        make(epochs=1).fit(sp.csr_matrix(np.where(X > 3, 5e4, 0.0)), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make(epochs=1).fit(X, y)  # counts up to about 20: no warning
