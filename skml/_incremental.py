@@ -149,7 +149,7 @@ def train_pass(clf, X, y_net, sample_weight, key):
     """One pass of the network over a prepared chunk, shuffled by ``key = (seed, n)``."""
     network = clf.model_
     if sp.issparse(X) or getattr(network.inputs[0], "sparse", False):
-        from skml._sparse import train_sparse
+        from skml._training import train_sparse
 
         X = sp.csr_matrix(X)
         # train_sparse numbers its epochs from 0: key the seed by the pass instead.

@@ -79,3 +79,116 @@ def test_tensorflow_network_reads_sparse_tensors(multilabel_data):
     X, y = multilabel_data
     clf = KerasMultiLabelClassifier(**FAST).fit(sp.csr_matrix(X), y)
     assert clf.model_.inputs[0].sparse == (keras.backend.backend() == "tensorflow")
+
+
+# ------------------------------------------------------------------ sparse == dense
+
+
+@pytest.fixture(scope="module")
+def binary_rows():
+    """Binary rows at 3% density, and labels: a bag-of-words-like problem."""
+    rng = np.random.default_rng(0)
+    X = sp.random(240, 120, density=0.03, format="csr", dtype=np.float32, random_state=0)
+    X.data[:] = 1.0
+    y = (rng.random((240, 4)) < 0.3).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_csr_and_dense_rows_give_the_same_probabilities(binary_rows, early_stopping):
+    """Same rows, same order of the rows in every epoch: the CSR fit (a sparse-input network
+    fed tf.SparseTensor batches) and the dense fit give the same network."""
+    X, y = binary_rows
+    params = dict(epochs=5, random_state=0, early_stopping=early_stopping)
+    sparse = KerasMultiLabelClassifier(**params).fit(X, y)
+    dense = KerasMultiLabelClassifier(**params).fit(X.toarray(), y)
+    assert_allclose(sparse.history_["loss"], dense.history_["loss"], rtol=1e-5)
+    assert_allclose(sparse.predict_proba(X), dense.predict_proba(X.toarray()), atol=1e-5, rtol=0)
+
+
+def _network(n_features, n_outputs, sparse_input):
+    import keras
+
+    def init(seed):
+        return keras.initializers.GlorotUniform(seed)
+
+    inputs = keras.Input((n_features,), sparse=sparse_input)
+    hidden = keras.layers.Dense(16, activation="relu", kernel_initializer=init(1))(inputs)
+    outputs = keras.layers.Dense(n_outputs, activation="sigmoid", kernel_initializer=init(2))
+    return keras.Model(inputs, outputs(hidden))
+
+
+def _fit_network(X, y, *, sparse_input, fast=True, val_rows=None):
+    import keras
+
+    from skml import _training
+
+    network = _network(X.shape[1], y.shape[1], sparse_input)
+    n_train = X.shape[0] if val_rows is None else X.shape[0] - len(val_rows)
+    history = _training.fit_network(
+        network,
+        loss="binary_crossentropy",
+        optimizer=keras.optimizers.Adam(0.01),
+        X=X,
+        y=y.astype(np.float32),
+        sample_weight=np.linspace(0.5, 1.5, X.shape[0], dtype=np.float32),
+        train_rows=np.arange(n_train),
+        val_rows=val_rows,
+        epochs=4,
+        batch_size=24,
+        patience=2,
+        seed=3,
+        verbose=0,
+        fast=fast,
+    )
+    return network, history
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["traced-loop", "model-fit"])
+def test_fit_network_on_csr_equals_dense(binary_rows, fast):
+    from skml._training import Predictor
+
+    X, y = binary_rows
+    val_rows = np.arange(200, 240)
+    dense, dense_history = _fit_network(X.toarray(), y, sparse_input=False, val_rows=val_rows)
+    for sparse_input in (True, False):  # sparse batches, or CSR densified per batch
+        net, history = _fit_network(X, y, sparse_input=sparse_input, fast=fast, val_rows=val_rows)
+        assert_allclose(history["val_loss"], dense_history["val_loss"], rtol=1e-5)
+        assert_allclose(Predictor(net)(X), Predictor(dense)(X.toarray()), atol=1e-5, rtol=0)
+
+
+def test_non_canonical_csr_trains_as_its_canonical_form(binary_rows):
+    """Repeated entries add up and unsorted columns are fine, as in SciPy's arithmetic."""
+    from skml._training import Predictor
+
+    X, y = binary_rows
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    order = np.lexsort((-X.indices, rows))  # each row's columns in decreasing order
+    twice = np.repeat(order, 2)  # each entry twice, half its value each time
+    indptr = np.concatenate([[0], np.cumsum(2 * np.diff(X.indptr))])
+    messy = sp.csr_matrix((X.data[twice] / 2, X.indices[twice], indptr), shape=X.shape)
+    assert not messy.has_canonical_format
+    assert_allclose(messy.toarray(), X.toarray())
+    expected = _fit_network(X, y, sparse_input=True)[0]
+    got = _fit_network(messy, y, sparse_input=True)[0]
+    assert_allclose(Predictor(got)(messy), Predictor(expected)(X), atol=1e-6, rtol=0)
+
+
+def test_trainer_passes_on_csr_equal_dense(binary_rows):
+    import keras
+
+    from skml._training import Predictor, Trainer
+
+    X, y = binary_rows
+    y = y.astype(np.float32)
+    w = np.ones(X.shape[0], np.float32)
+    outputs = []
+    for rows, sparse_input in ((X, True), (X.toarray(), False)):
+        network = _network(X.shape[1], y.shape[1], sparse_input)
+        network.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+        trainer = Trainer(network, batch_size=16)
+        for n in range(3):
+            trainer.epoch(rows, y, w, key=(5, n))
+        outputs.append((Predictor(network)(X), trainer.evaluate(rows, y, w)["loss"]))
+    assert_allclose(outputs[0][0], outputs[1][0], atol=1e-5, rtol=0)
+    assert_allclose(outputs[0][1], outputs[1][1], rtol=1e-5)

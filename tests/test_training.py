@@ -1,4 +1,4 @@
-"""The fast training and inference paths of skml._training give what plain Keras gives.
+"""skml._training: the fast training and inference paths give what plain Keras gives.
 
 No timings here (those live in ``benchmarks/speed.py``): the fast path is checked against
 ``Model.fit`` on the same permutations, against hand-computed losses, and for reuse of its
@@ -19,13 +19,15 @@ import pytest
 from numpy.testing import assert_allclose
 
 from skml import KerasMultiLabelClassifier, _training
+from skml._training import cache, infer
 from skml.losses import get_loss
-from skml.networks import build_mlp
+from skml.networks import MLP, build_mlp
 
 tensorflow_only = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the fast path is TensorFlow's"
 )
 N_FEATURES, N_LABELS = 6, 3
+TRAIN_ROWS, VAL_ROWS = np.arange(100), np.arange(100, 130)
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +69,15 @@ def _train(
         l2=l2,
         seed=3,
     )
-    history = _training.train(
+    history = _training.fit_network(
         network,
         loss=get_loss("binary_crossentropy"),
         optimizer=optimizer() if optimizer else keras.optimizers.Adam(learning_rate),
-        train=(X[:100], y[:100], w[:100]),
-        validation=(X[100:], y[100:], w[100:]) if validation else None,
+        X=X,
+        y=y,
+        sample_weight=w,
+        train_rows=TRAIN_ROWS,
+        val_rows=VAL_ROWS if validation else None,
         epochs=epochs,
         batch_size=batch_size,
         patience=patience,
@@ -193,12 +198,15 @@ def test_first_step_loss_is_weighted_mean_plus_l2(data, fast):
     network = build_mlp(N_FEATURES, N_LABELS, hidden_layer_sizes=(12,), l2=l2, seed=3)
     initial = _proba(network, X[:100])
     kernels = [layer.kernel.numpy() for layer in network.layers if hasattr(layer, "kernel")]
-    history = _training.train(
+    history = _training.fit_network(
         network,
         loss=get_loss("binary_crossentropy"),
         optimizer=keras.optimizers.Adam(0.01),
-        train=(X[:100], y[:100], w[:100]),
-        validation=None,
+        X=X,
+        y=y,
+        sample_weight=w,
+        train_rows=TRAIN_ROWS,
+        val_rows=None,
         epochs=2,
         batch_size=128,
         patience=0,
@@ -214,7 +222,7 @@ def test_first_step_loss_is_weighted_mean_plus_l2(data, fast):
 
 def test_sample_weights_of_ones_equal_no_weights(data):
     X, y, _ = data
-    params = dict(hidden_layer_sizes=(8,), epochs=3, batch_size=16, random_state=0)
+    params = dict(network=MLP(hidden_layer_sizes=(8,)), epochs=3, batch_size=16, random_state=0)
     plain = KerasMultiLabelClassifier(**params).fit(X, y)
     ones = KerasMultiLabelClassifier(**params).fit(X, y, sample_weight=np.ones(len(X)))
     assert_allclose(plain.predict_proba(X), ones.predict_proba(X), atol=1e-7)
@@ -223,7 +231,7 @@ def test_sample_weights_of_ones_equal_no_weights(data):
 
 def test_sample_weights_change_the_fit(data):
     X, y, w = data
-    params = dict(hidden_layer_sizes=(8,), epochs=3, batch_size=16, random_state=0)
+    params = dict(network=MLP(hidden_layer_sizes=(8,)), epochs=3, batch_size=16, random_state=0)
     plain = KerasMultiLabelClassifier(**params).fit(X, y)
     weighted = KerasMultiLabelClassifier(**params).fit(X, y, sample_weight=w)
     assert not np.allclose(plain.predict_proba(X), weighted.predict_proba(X), atol=1e-4)
@@ -236,7 +244,7 @@ def test_sample_weights_change_the_fit(data):
 def test_second_fit_of_a_configuration_reuses_the_trace(data):
     X, y, _ = data
     _training.clear_cache()
-    params = dict(hidden_layer_sizes=(8,), epochs=2, batch_size=16, dropout=0.1)
+    params = dict(network=MLP(hidden_layer_sizes=(8,), dropout=0.1), epochs=2, batch_size=16)
     first = KerasMultiLabelClassifier(**params, random_state=0).fit(X, y)
     first.predict_proba(X)
     traced = _training.cache_info()
@@ -249,7 +257,7 @@ def test_second_fit_of_a_configuration_reuses_the_trace(data):
     assert again["predict_traces"] == traced["predict_traces"]
     assert not np.allclose(first.predict_proba(X), second.predict_proba(X))
     # Another graph (the learning rate is an input, the batch size is not): a new entry.
-    KerasMultiLabelClassifier(**params, random_state=0, learning_rate=0.1).fit(X, y)
+    KerasMultiLabelClassifier(**params, random_state=0, learning_rate_init=0.1).fit(X, y)
     assert _training.cache_info()["train_traces"] == traced["train_traces"]
     KerasMultiLabelClassifier(**{**params, "batch_size": 8}, random_state=0).fit(X, y)
     assert _training.cache_info()["train_entries"] == 2
@@ -288,20 +296,20 @@ def test_concurrent_fits_of_one_configuration(data):
 
 def test_model_keys_ignore_seeds_and_names_but_not_architecture():
     def key(**kw):
-        return _training._model_key(build_mlp(5, 2, **{"hidden_layer_sizes": (4,), **kw}))
+        return cache.model_key(build_mlp(5, 2, **{"hidden_layer_sizes": (4,), **kw}))
 
     assert key(seed=1, dropout=0.1) == key(seed=2, dropout=0.1)
     assert key(seed=1) != key(seed=1, hidden_layer_sizes=(5,))
     assert key(dropout=0.1) != key(dropout=0.2)
     assert key(l2=0.1) != key(l2=0.2)
-    assert _training._optimizer_key(keras.optimizers.Adam(0.1)) == _training._optimizer_key(
+    assert cache.optimizer_key(keras.optimizers.Adam(0.1)) == cache.optimizer_key(
         keras.optimizers.Adam(0.2)
     )
-    assert _training._optimizer_key(keras.optimizers.Adam(beta_1=0.8)) != (
-        _training._optimizer_key(keras.optimizers.Adam())
+    assert cache.optimizer_key(keras.optimizers.Adam(beta_1=0.8)) != (
+        cache.optimizer_key(keras.optimizers.Adam())
     )
-    assert _training._loss_key(get_loss("bce")) == _training._loss_key(get_loss("bce"))
-    assert _training._loss_key(get_loss("bce", [1.0, 2.0])) != _training._loss_key(get_loss("bce"))
+    assert cache.loss_key(get_loss("bce")) == cache.loss_key(get_loss("bce"))
+    assert cache.loss_key(get_loss("bce", [1.0, 2.0])) != cache.loss_key(get_loss("bce"))
 
 
 def _user_build(meta):
@@ -319,9 +327,9 @@ def test_user_build_function_shares_the_trace(data):
     """Each build names its layers anew ("dense_3", then "dense_7"): still one graph."""
     X, y, _ = data
     _training.clear_cache()
-    KerasMultiLabelClassifier(model=_user_build, epochs=2, random_state=0).fit(X, y)
+    KerasMultiLabelClassifier(network=_user_build, epochs=2, random_state=0).fit(X, y)
     traced = _training.cache_info()
-    KerasMultiLabelClassifier(model=_user_build, epochs=2, random_state=1).fit(X, y)
+    KerasMultiLabelClassifier(network=_user_build, epochs=2, random_state=1).fit(X, y)
     assert _training.cache_info() == traced
 
 
@@ -339,14 +347,17 @@ def test_subclassed_model_trains_uncached(data):
     X, y, w = data
     network = _Subclassed()
     network(X[:1])
-    assert _training._model_key(network) is None
+    assert cache.model_key(network) is None
     before = _training.cache_info()["train_entries"]
-    history = _training.train(
+    history = _training.fit_network(
         network,
         loss=get_loss("bce"),
         optimizer=keras.optimizers.Adam(0.05),
-        train=(X, y, w),
-        validation=None,
+        X=X,
+        y=y,
+        sample_weight=w,
+        train_rows=np.arange(len(X)),
+        val_rows=None,
         epochs=5,
         batch_size=16,
         patience=0,
@@ -366,12 +377,15 @@ def test_verbose_two_prints_one_line_per_epoch(data, capsys, fast):
     assert capsys.readouterr().out == ""
     X, y, w = data
     network = build_mlp(N_FEATURES, N_LABELS, hidden_layer_sizes=(4,), seed=0)
-    _training.train(
+    _training.fit_network(
         network,
         loss=get_loss("bce"),
         optimizer=keras.optimizers.Adam(),
-        train=(X[:100], y[:100], w[:100]),
-        validation=(X[100:], y[100:], w[100:]),
+        X=X,
+        y=y,
+        sample_weight=w,
+        train_rows=TRAIN_ROWS,
+        val_rows=VAL_ROWS,
         epochs=2,
         batch_size=16,
         patience=5,
@@ -386,7 +400,7 @@ def test_verbose_two_prints_one_line_per_epoch(data, capsys, fast):
 
 def test_verbose_one_prints_one_bar_over_epochs(data, capsys):
     X, y, _ = data
-    KerasMultiLabelClassifier(hidden_layer_sizes=(4,), epochs=3, verbose=1).fit(X, y)
+    KerasMultiLabelClassifier(network=MLP(hidden_layer_sizes=(4,)), epochs=3, verbose=1).fit(X, y)
     out = capsys.readouterr().out
     assert "3/3" in out and "Epoch 1/" not in out
 
@@ -400,7 +414,7 @@ def test_predictor_equals_model_predict(data, monkeypatch):
     X = data[0]
     expected = network.predict(X, verbose=0)
     predictor = _training.Predictor(network)
-    monkeypatch.setattr(_training, "_PREDICT_CHUNK", 7)  # several chunks
+    monkeypatch.setattr(infer, "_PREDICT_CHUNK", 7)  # several chunks
     for _ in range(predictor._OWN_TRACE_AFTER + 1):  # shared trace, then its own
         proba = predictor(X)
         assert proba.dtype == np.float64
@@ -412,7 +426,7 @@ def test_predictor_equals_model_predict(data, monkeypatch):
 @tensorflow_only
 def test_predict_after_pickle_is_unchanged_and_compiled(data):
     X, y, _ = data
-    clf = KerasMultiLabelClassifier(hidden_layer_sizes=(8,), epochs=2, random_state=0)
+    clf = KerasMultiLabelClassifier(network=MLP(hidden_layer_sizes=(8,)), epochs=2, random_state=0)
     clf.fit(X, y)
     before = clf.predict_proba(X)
     restored = pickle.loads(pickle.dumps(clf))
@@ -431,11 +445,13 @@ _JAX_SCRIPT = """
 import numpy as np
 from sklearn.datasets import make_multilabel_classification
 from skml import KerasMultiLabelClassifier
+from skml.networks import MLP
 import keras
 assert keras.backend.backend() == "jax", keras.backend.backend()
 X, y = make_multilabel_classification(n_samples=80, n_features=6, n_classes=3, random_state=0)
-a = KerasMultiLabelClassifier(hidden_layer_sizes=(8,), epochs=3, random_state=0).fit(X, y)
-b = KerasMultiLabelClassifier(hidden_layer_sizes=(8,), epochs=3, random_state=0).fit(X, y)
+params = dict(network=MLP(hidden_layer_sizes=(8,)), epochs=3, random_state=0)
+a = KerasMultiLabelClassifier(**params).fit(X, y)
+b = KerasMultiLabelClassifier(**params).fit(X, y)
 p = a.predict_proba(X)
 assert p.shape == y.shape and np.all((p > 0) & (p < 1)), p
 np.testing.assert_allclose(p, b.predict_proba(X), atol=1e-6)

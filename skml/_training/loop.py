@@ -1,0 +1,177 @@
+"""The epoch loop of the fast path (TensorFlow): epochs, early stopping, progress display.
+
+Each epoch is one call of a traced function (:mod:`skml._training.epoch`), on a cached
+template or on the network itself (:mod:`skml._training.cache`); the validation loss is a
+second traced function. Early stopping is that of
+``keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)``, and the
+progress display that of ``Model.fit``: one bar over epochs (``verbose=1``) or one line per
+epoch (``verbose=2``).
+"""
+
+import sys
+
+from skml._training import cache
+from skml._training.backend import import_keras
+
+__all__ = ["EarlyStopping", "fit_fast", "progress_callback"]
+
+
+def progress_callback(epochs):
+    """A Keras callback printing one progress bar over epochs, with the epoch's logs."""
+    keras = import_keras()
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self._progress = _EpochBar(epochs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._progress.update(epoch, logs)
+
+        def on_train_end(self, logs=None):
+            self._progress.close()
+
+    return EpochProgress()
+
+
+class _EpochBar:
+    """One progress bar over epochs (``verbose=1``)."""
+
+    def __init__(self, epochs):
+        keras = import_keras()
+        self.epochs = epochs
+        self._done = 0
+        self._bar = keras.utils.Progbar(target=epochs, unit_name="epoch")
+
+    def start_epoch(self, epoch):
+        pass
+
+    def update(self, epoch, logs):
+        values = [(k, float(v)) for k, v in (logs or {}).items()]
+        self._done = epoch + 1
+        self._bar.update(epoch + 1, values=values, finalize=epoch + 1 == self.epochs)
+
+    def close(self):
+        if self._done < self.epochs:  # stopped early: close the line
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+class _EpochLines:
+    """One line per epoch (``verbose=2``), as ``Model.fit(verbose=2)`` prints them."""
+
+    def __init__(self, epochs, n_batches):
+        self.epochs = epochs
+        self.n_batches = n_batches
+
+    def start_epoch(self, epoch):
+        keras = import_keras()
+        sys.stdout.write(f"Epoch {epoch + 1}/{self.epochs}\n")
+        self._bar = keras.utils.Progbar(target=self.n_batches, verbose=2)
+
+    def update(self, epoch, logs):
+        self._bar.update(self.n_batches, values=list(logs.items()), finalize=True)
+
+    def close(self):
+        pass
+
+
+class _Silent:
+    def start_epoch(self, epoch):
+        pass
+
+    def update(self, epoch, logs):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(verbose, epochs, n_batches):
+    if verbose == 1:
+        return _EpochBar(epochs)
+    if verbose >= 2:
+        return _EpochLines(epochs, n_batches)
+    return _Silent()
+
+
+class EarlyStopping:
+    """``keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)``."""
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.wait = 0
+        self.best = None
+        self.best_weights = None
+
+    def update(self, epoch, val_loss, snapshot):
+        """Record the epoch; return True when training must stop."""
+        if self.best_weights is None:
+            self.best_weights = snapshot()
+        self.wait += 1
+        if self.best is None or val_loss < self.best:
+            self.best = val_loss
+            self.best_weights = snapshot()
+            self.wait = 0
+            return False
+        return self.wait >= self.patience and epoch > 0
+
+
+def fit_fast(
+    network,
+    *,
+    loss,
+    optimizer,
+    layout,
+    data,
+    train_rows,
+    val_rows,
+    epochs,
+    batch_size,
+    patience,
+    seed,
+    verbose,
+    first_epoch=0,
+    resume=False,
+):
+    """Train the compiled ``network`` with traced epochs; return its history.
+
+    ``data`` is ``(X_tensors, y, sample_weight)`` as tensors, ``X_tensors`` those of
+    ``layout``; ``train_rows`` and ``val_rows`` (or None) int64 tensors of row indices. The
+    other parameters are those of :func:`skml._training.fit_network`.
+    """
+    import tensorflow as tf
+
+    runner = cache.runner(
+        network,
+        loss,
+        optimizer,
+        batch_size=batch_size,
+        layout=layout,
+        target_shape=data[1].shape[1:],
+    )
+    try:
+        runner.load(network, optimizer, resume=resume)
+        history = {}
+        progress = _progress(verbose, epochs, -(-int(train_rows.shape[0]) // batch_size))
+        stopping = EarlyStopping(patience) if val_rows is not None else None
+        for epoch in range(epochs):
+            progress.start_epoch(epoch)
+            key = tf.constant([seed, first_epoch + epoch], tf.int64)
+            logs = {k: float(v) for k, v in runner.train_epoch(*data, train_rows, key).items()}
+            if val_rows is not None:
+                val_logs = runner.evaluate(*data, val_rows)
+                logs.update({f"val_{k}": float(v) for k, v in val_logs.items()})
+            for k, v in logs.items():
+                history.setdefault(k, []).append(v)
+            progress.update(epoch, logs)
+            val_loss = logs.get("val_loss")  # None for a model whose metrics lack the loss
+            if stopping is not None and val_loss is not None:
+                if stopping.update(epoch, val_loss, runner.snapshot):
+                    break
+        progress.close()
+        # As Model.fit: an optimizer keeping moving averages (use_ema) writes them now.
+        runner.model.optimizer.finalize_variable_values(runner.model.trainable_variables)
+        runner.store(network, optimizer, None if stopping is None else stopping.best_weights)
+    finally:
+        runner.lock.release()
+    return history
