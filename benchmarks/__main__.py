@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from benchmarks.contenders import CONTENDERS
-from benchmarks.data import DATASETS, load_dataset
+from benchmarks.data import DATASETS, QUICK_SIZES, load_dataset
 from benchmarks.protocols import CV_SPLITS, PROTOCOLS, evaluate, iter_folds, warm_up
 from benchmarks.report import environment, markdown_table, plot_dataset, write_csv
 
@@ -39,7 +39,6 @@ DEFAULT_SEEDS = 3
 
 #: The same for ``--quick``: two small sets, cut to 200 train and 100 test rows, 2-fold cv.
 QUICK_PLAN = {"emotions": ("split", "cv"), "tutorial": ("split", "cv")}
-_QUICK_SIZES = (200, 100)
 
 _FILES = ("benchmark.csv", "benchmark.md", "benchmark_<dataset>.png")
 
@@ -173,7 +172,7 @@ def _load(plan, methods, quick):
     datasets = {}
     for name in plan:
         dataset = load_dataset(name)
-        datasets[name] = dataset.subsample(*_QUICK_SIZES) if quick else dataset
+        datasets[name] = dataset.subsample(*QUICK_SIZES) if quick else dataset
     runs = {
         name: [
             m

@@ -7,8 +7,8 @@ standardised in a pipeline for the methods that need it (logistic regression, th
 nearest neighbours; sparse features, bibtex's word indicators, are scaled by their maximum
 absolute value instead, which keeps them sparse); the forests and boosted trees take them as
 they are. Everything else is the library's default, so each method runs as a user would get
-it, except the gradient-boosting contenders, whose sizes are cut to fit the benchmark's time
-budget (see :func:`make_xgboost`).
+it, except the gradient-boosting contenders (:mod:`benchmarks.gbdt`), whose sizes are cut to
+fit the benchmark's time budget.
 
 The gradient-boosting contenders need optional libraries (``pip install -e ".[bench]"``); a
 contender whose library is missing is skipped with a note, see :meth:`Contender.available`.
@@ -17,6 +17,9 @@ A contender reads a 2-D ``X`` (``input="tabular"``; image data sets are flattene
 the images themselves (``input="image"``; skipped on data sets without images): ``skml-cnn``,
 skml's built-in CNN with its defaults, reads the digits' 32x32 canvases as they come (values in
 [0, 1], no scaling).
+
+:func:`make_fixed_mlp` is the speed benchmark's contender: one network, trained alike by skml,
+scikit-learn and scikeras.
 """
 
 import importlib.util
@@ -30,12 +33,26 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from benchmarks.estimators import ChainEnsemble, ConstantLabels, ConstantSafe, Scaler
+from benchmarks.estimators import ChainEnsemble, ConstantSafe, Resampled, Scaler
+from benchmarks.gbdt import (
+    CATBOOST_ROUNDS,
+    GBDT_LEARNING_RATE,
+    LIGHTGBM_ROUNDS,
+    TUNING_CV,
+    XGBOOST_ROUNDS,
+    make_catboost,
+    make_catboost_f1,
+    make_lightgbm,
+    make_xgboost,
+    make_xgboost_f1,
+    tuned_for_f1,
+)
 from benchmarks.mlknn import MLkNN
 
 __all__ = [
     "CATBOOST_ROUNDS",
     "CONTENDERS",
+    "FIXED_MLP_LIBRARIES",
     "GBDT_LEARNING_RATE",
     "LIGHTGBM_ROUNDS",
     "TUNING_CV",
@@ -48,6 +65,7 @@ __all__ = [
     "make_catboost_f1",
     "make_chain_ensemble",
     "make_classifier_chain",
+    "make_fixed_mlp",
     "make_lightgbm",
     "make_mlknn",
     "make_random_forest",
@@ -110,9 +128,14 @@ class Contender:
 
 
 def _skml_defaults():
+    """skml's default hidden layer sizes and batch size."""
     from skml import KerasMultiLabelClassifier
+    from skml.networks import MLP
 
-    return KerasMultiLabelClassifier().get_params()
+    return {
+        "hidden_layer_sizes": MLP().hidden_layer_sizes,
+        "batch_size": KerasMultiLabelClassifier().batch_size,
+    }
 
 
 def _logistic_regression(random_state):
@@ -121,15 +144,19 @@ def _logistic_regression(random_state):
     return ConstantSafe(LogisticRegression(random_state=random_state))
 
 
-def make_skml(random_state, quick=False, **params):
+def make_skml(random_state, quick=False, *, resampler=None, **params):
     """skml's ``KerasMultiLabelClassifier`` with its defaults, behind a ``Scaler``.
 
     Parameters
     ----------
     random_state : int
-        Seed of the network.
+        Seed of the network (and of the resampler).
     quick : bool, default=False
         Train for at most 5 epochs.
+    resampler : class or None, default=None
+        A resampler such as ``skml.resampling.MLSMOTE``: ``resampler(random_state=...)``
+        resamples the scaled training rows before the classifier fits them
+        (:class:`~benchmarks.estimators.Resampled`).
     **params
         Parameters of the classifier that differ from its defaults.
 
@@ -141,7 +168,10 @@ def make_skml(random_state, quick=False, **params):
 
     if quick:
         params.setdefault("epochs", _QUICK_EPOCHS)
-    return make_pipeline(Scaler(), KerasMultiLabelClassifier(random_state=random_state, **params))
+    classifier = KerasMultiLabelClassifier(random_state=random_state, **params)
+    if resampler is not None:
+        classifier = Resampled(resampler(random_state=random_state), classifier)
+    return make_pipeline(Scaler(), classifier)
 
 
 def make_skml_f1(random_state, quick=False):
@@ -162,12 +192,12 @@ def make_skml_f1(random_state, quick=False):
 
 
 def make_skml_cnn(random_state, quick=False):
-    """skml's ``KerasMultiLabelClassifier(architecture="cnn")`` with its defaults, on images.
+    """skml's ``KerasMultiLabelClassifier(network=CNN())`` with its defaults, on images.
 
     The defaults: three convolution blocks of 16, 32 and 64 filters (batch norm, ReLU, 2x2 max
-    pooling), global max pooling, the dense head ``hidden_layer_sizes`` and early stopping on
-    a stratified validation split. The images go in unscaled: the canvases are already in
-    [0, 1] and the blocks normalise their batches.
+    pooling), global max pooling, a dense head of 256 units and early stopping on a stratified
+    validation split. The images go in unscaled: the canvases are already in [0, 1] and the
+    blocks normalise their batches.
 
     Parameters
     ----------
@@ -181,9 +211,10 @@ def make_skml_cnn(random_state, quick=False):
     estimator : KerasMultiLabelClassifier
     """
     from skml import KerasMultiLabelClassifier
+    from skml.networks import CNN
 
     params = {"epochs": _QUICK_EPOCHS} if quick else {}
-    return KerasMultiLabelClassifier(architecture="cnn", random_state=random_state, **params)
+    return KerasMultiLabelClassifier(network=CNN(), random_state=random_state, **params)
 
 
 def make_classifier_chain(random_state, quick=False):
@@ -351,146 +382,78 @@ def make_scikeras_mlp(random_state, quick=False):
     )
 
 
-#: Boosting rounds of the gradient-boosting contenders (full, quick), cut from the libraries'
-#: defaults (XGBoost and LightGBM 100, CatBoost 1000) to fit the benchmark's 20-minute budget
-#: on 2 cores. All three run on one thread: on 2 shared cores, OpenMP threads that wait for
-#: each other spin, and XGBoost with ``n_jobs=2`` took 251 s (60 CPU-s) for 20 rounds on
-#: yeast's training rows against 28 s (6.4 CPU-s) with ``n_jobs=1``. Measured on bibtex's
-#: training rows (4880 x 1836 sparse, 159 labels), one thread, on a busy 2-core machine:
-#: XGBoost 0.6 CPU-s per round (159 trees); CatBoost's MultiLogloss over 200 s for 5
-#: iterations; LightGBM, 159 boosters of 20 rounds, over 4 minutes. CatBoost, LightGBM and
-#: the boosted ``-f1`` variants (4 fits each) therefore sit bibtex out (see CONTENDERS).
-XGBOOST_ROUNDS = {False: 20, True: 5}
-LIGHTGBM_ROUNDS = {False: 50, True: 5}
-CATBOOST_ROUNDS = {False: 100, True: 5}
-#: Learning rate of all three: XGBoost's default, higher than LightGBM's (0.1) and CatBoost's
-#: (about 0.1 for 1000 iterations) to make up for the fewer rounds.
-GBDT_LEARNING_RATE = 0.3
+#: Libraries of :func:`make_fixed_mlp`, in the speed report's order.
+FIXED_MLP_LIBRARIES = ("skml", "sklearn", "scikeras")
+
+
+def make_fixed_mlp(library, *, hidden_units, epochs, batch_size, random_state=0):
+    """One network, trained alike by skml, scikit-learn or scikeras: the speed contender.
+
+    One ReLU hidden layer, one sigmoid unit per label, Adam at 1e-3, no dropout, no weight
+    penalty, no early stopping: every epoch runs. No scaler: the speed benchmark's features
+    are already standard.
+
+    Parameters
+    ----------
+    library : {"skml", "sklearn", "scikeras"}
+        ``KerasMultiLabelClassifier``, ``MLPClassifier`` or a scikeras ``KerasClassifier``
+        around :func:`build_tutorial_mlp`.
+    hidden_units : int
+        Units of the hidden layer.
+    epochs, batch_size : int
+        Training length and batch size.
+    random_state : int, default=0
+        Seed of skml's and scikit-learn's networks. Not given to scikeras, whose
+        ``random_state`` switches on TensorFlow's global op determinism (slower ops).
+
+    Returns
+    -------
+    estimator : classifier
+    """
+    if library == "skml":
+        from skml import KerasMultiLabelClassifier
+        from skml.networks import MLP
+
+        return KerasMultiLabelClassifier(
+            network=MLP(hidden_layer_sizes=(hidden_units,), dropout=0.0, l2=0.0),
+            epochs=epochs,
+            batch_size=batch_size,
+            early_stopping=False,
+            random_state=random_state,
+        )
+    if library == "sklearn":
+        return MLPClassifier(
+            (hidden_units,),
+            alpha=0.0,
+            batch_size=batch_size,
+            max_iter=epochs,
+            tol=0.0,
+            n_iter_no_change=epochs + 1,  # every epoch runs, as in the other two
+            random_state=random_state,
+        )
+    if library == "scikeras":
+        from scikeras.wrappers import KerasClassifier
+
+        return KerasClassifier(
+            build_tutorial_mlp,
+            model__hidden_units=hidden_units,
+            loss="binary_crossentropy",
+            optimizer="adam",
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+        )
+    raise ValueError(f"Unknown library {library!r}; choose from {FIXED_MLP_LIBRARIES}.")
+
 
 _BIBTEX_TOO_SLOW = (
-    "too slow for the time budget on 159 labels (measured: {what}, see benchmarks/contenders.py)"
+    "too slow for the time budget on 159 labels (measured: {what}, see benchmarks/gbdt.py)"
 )
 
 
-def make_xgboost(random_state, quick=False):
-    """XGBoost's ``XGBClassifier`` on the label matrix (one tree per label and round).
-
-    ``tree_method="hist"``, ``n_jobs=1`` (see :data:`XGBOOST_ROUNDS` for why), no early
-    stopping, :data:`XGBOOST_ROUNDS` rounds at learning rate :data:`GBDT_LEARNING_RATE`, depth 6
-    (the default). XGBoost grows one tree per
-    label and round, so bibtex's 159 labels make 159 trees a round; the library default of 100
-    rounds would take most of the benchmark's 20-minute budget on that one data set. Constant
-    label columns are predicted as their constant (:class:`ConstantLabels`). Sparse input is
-    read as is (an absent entry is XGBoost's "missing", with a learnt default direction).
-
-    Parameters
-    ----------
-    random_state : int
-        Seed of the boosting.
-    quick : bool, default=False
-        5 rounds.
-
-    Returns
-    -------
-    estimator : ConstantLabels
-    """
-    from xgboost import XGBClassifier
-
-    return ConstantLabels(
-        XGBClassifier(
-            tree_method="hist",
-            n_estimators=XGBOOST_ROUNDS[quick],
-            learning_rate=GBDT_LEARNING_RATE,
-            n_jobs=1,
-            random_state=random_state,
-        )
-    )
-
-
-def make_catboost(random_state, quick=False):
-    """CatBoost's ``CatBoostClassifier(loss_function="MultiLogloss")``: one tree for all labels.
-
-    :data:`CATBOOST_ROUNDS` iterations (the library default is 1000) at learning rate
-    :data:`GBDT_LEARNING_RATE`, depth 6 (the default), ``thread_count=1``, no early stopping,
-    silent. Constant label columns are predicted as their constant (:class:`ConstantLabels`).
-
-    Parameters
-    ----------
-    random_state : int
-        ``random_seed`` of CatBoost.
-    quick : bool, default=False
-        5 iterations.
-
-    Returns
-    -------
-    estimator : ConstantLabels
-    """
-    from catboost import CatBoostClassifier
-
-    return ConstantLabels(
-        CatBoostClassifier(
-            loss_function="MultiLogloss",
-            iterations=CATBOOST_ROUNDS[quick],
-            learning_rate=GBDT_LEARNING_RATE,
-            thread_count=1,
-            random_seed=random_state,
-            verbose=0,
-            allow_writing_files=False,
-        )
-    )
-
-
-def make_lightgbm(random_state, quick=False):
-    """LightGBM's ``LGBMClassifier``, one per label (``MultiOutputClassifier``).
-
-    :data:`LIGHTGBM_ROUNDS` rounds at learning rate :data:`GBDT_LEARNING_RATE`, otherwise the
-    defaults (31 leaves), ``n_jobs=1``, silent. A label constant in the training rows is
-    predicted as its constant (:class:`ConstantSafe`).
-
-    Parameters
-    ----------
-    random_state : int
-        Seed of each label's booster.
-    quick : bool, default=False
-        5 rounds.
-
-    Returns
-    -------
-    estimator : MultiOutputClassifier
-    """
-    from lightgbm import LGBMClassifier
-
-    return MultiOutputClassifier(
-        ConstantSafe(
-            LGBMClassifier(
-                n_estimators=LIGHTGBM_ROUNDS[quick],
-                learning_rate=GBDT_LEARNING_RATE,
-                n_jobs=1,
-                random_state=random_state,
-                verbose=-1,
-            )
-        )
-    )
-
-
-#: Folds of the threshold tuning of the ``-f1`` contenders (full, quick). Each fit of such a
-#: contender fits its peer ``cv + 1`` times (once per fold, then on all the training rows).
-TUNING_CV = {False: 3, True: 2}
-
-
-def _tuned_for_f1(estimator, random_state, quick):
-    from skml import TunedThresholdMultiLabelClassifier
-
-    return TunedThresholdMultiLabelClassifier(
-        estimator, scoring="f1", cv=TUNING_CV[quick], random_state=random_state
-    )
-
-
 def make_random_forest_f1(random_state, quick=False):
-    """:func:`make_random_forest` with per-label thresholds tuned for F1 on out-of-fold rows.
-
-    skml's ``TunedThresholdMultiLabelClassifier(scoring="f1")`` with :data:`TUNING_CV` folds
-    (multi-label stratified, shuffled with ``random_state``), then a refit on all the rows.
+    """:func:`make_random_forest` with per-label thresholds tuned for F1 on out-of-fold rows
+    (:func:`benchmarks.gbdt.tuned_for_f1`).
 
     Parameters
     ----------
@@ -503,41 +466,7 @@ def make_random_forest_f1(random_state, quick=False):
     -------
     estimator : TunedThresholdMultiLabelClassifier
     """
-    return _tuned_for_f1(make_random_forest(random_state, quick), random_state, quick)
-
-
-def make_xgboost_f1(random_state, quick=False):
-    """:func:`make_xgboost` with per-label thresholds tuned for F1 (see make_random_forest_f1).
-
-    Parameters
-    ----------
-    random_state : int
-        Seed of the boosting and of the folds.
-    quick : bool, default=False
-        5 rounds, 2 folds.
-
-    Returns
-    -------
-    estimator : TunedThresholdMultiLabelClassifier
-    """
-    return _tuned_for_f1(make_xgboost(random_state, quick), random_state, quick)
-
-
-def make_catboost_f1(random_state, quick=False):
-    """:func:`make_catboost` with per-label thresholds tuned for F1 (see make_random_forest_f1).
-
-    Parameters
-    ----------
-    random_state : int
-        Seed of the boosting and of the folds.
-    quick : bool, default=False
-        5 iterations, 2 folds.
-
-    Returns
-    -------
-    estimator : TunedThresholdMultiLabelClassifier
-    """
-    return _tuned_for_f1(make_catboost(random_state, quick), random_state, quick)
+    return tuned_for_f1(make_random_forest(random_state, quick), random_state, quick)
 
 
 def _to_dense(X):
@@ -575,7 +504,7 @@ CONTENDERS = {
         Contender(
             "skml-cnn",
             make_skml_cnn,
-            'skml with architecture="cnn", defaults (images only)',
+            "skml with network=CNN(), defaults (images only)",
             input="image",
         ),
         Contender("br-lr", make_binary_relevance, "binary relevance, logistic regression"),

@@ -4,6 +4,9 @@ The MULAN sets (yeast, emotions, scene, bibtex) come with their standard split; 
 sets get a fixed 2/3 - 1/3 multi-label stratified split (``random_state=0``). Cross-validation
 runs over all rows (train and test together). bibtex's features are a SciPy CSR matrix (sparse
 word indicators); every other set's are a dense array.
+
+:func:`make_linear_labels` generates the synthetic problems of any size that the speed
+benchmark times.
 """
 
 from dataclasses import dataclass, replace
@@ -11,7 +14,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["DATASETS", "Dataset", "load_dataset"]
+__all__ = ["DATASETS", "QUICK_SIZES", "Dataset", "load_dataset", "make_linear_labels"]
+
+#: Training and test rows of a data set in a ``--quick`` run (see :meth:`Dataset.subsample`).
+QUICK_SIZES = (200, 100)
 
 
 @dataclass(frozen=True)
@@ -230,3 +236,27 @@ def load_dataset(name):
     if name not in DATASETS:
         raise ValueError(f"Unknown data set {name!r}; choose from {sorted(DATASETS)}.")
     return DATASETS[name]()
+
+
+def make_linear_labels(n_samples, n_features, n_labels, random_state=0):
+    """Standard Gaussian features and labels from a noisy linear rule, 5-40% positives each.
+
+    Parameters
+    ----------
+    n_samples, n_features, n_labels : int
+        Shape of the problem.
+    random_state : int, default=0
+        Seed of the features, the rule and the noise.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples, n_labels), int
+    """
+    rng = np.random.default_rng(random_state)
+    X = rng.normal(size=(n_samples, n_features))
+    W = rng.normal(size=(n_features, n_labels)) / np.sqrt(n_features)
+    scores = X @ W + 0.5 * rng.normal(size=(n_samples, n_labels))
+    rates = rng.uniform(0.05, 0.4, size=n_labels)
+    cut = np.array([np.quantile(scores[:, j], 1 - rate) for j, rate in enumerate(rates)])
+    return X, (scores > cut).astype(int)

@@ -8,6 +8,8 @@
   (Read et al., 2011), as scikit-learn's classifier-chain example does.
 - :class:`Scaler` standardises dense features and scales sparse ones by their maximum absolute
   value (centring would densify them).
+- :class:`Resampled` resamples the training rows (ML-ROS, MLSMOTE) before its classifier fits
+  them, as a step of a scikit-learn pipeline.
 """
 
 from numbers import Integral, Real
@@ -27,7 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
-__all__ = ["ChainEnsemble", "ConstantLabels", "ConstantSafe", "Scaler"]
+__all__ = ["ChainEnsemble", "ConstantLabels", "ConstantSafe", "Resampled", "Scaler"]
 
 
 class ConstantSafe(ClassifierMixin, BaseEstimator):
@@ -374,6 +376,97 @@ class ChainEnsemble(MultiOutputMixin, ClassifierMixin, BaseEstimator):
             0/1 label indicator matrix.
         """
         return (self.predict_proba(X) >= self.threshold).astype(np.int64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
+
+
+class Resampled(MultiOutputMixin, ClassifierMixin, BaseEstimator):
+    """A classifier fitted on resampled training rows; prediction is the classifier's.
+
+    ``fit`` resamples ``(X, y)`` with a clone of ``sampler`` (``fit_resample``), then fits a
+    clone of ``estimator`` on the result. Unlike an imbalanced-learn pipeline, it runs inside
+    a scikit-learn ``Pipeline``: the steps before it (a scaler) see the original rows.
+
+    Parameters
+    ----------
+    sampler : resampler
+        An object with ``fit_resample(X, y)``, such as ``skml.resampling.MLSMOTE``.
+    estimator : classifier
+        The multi-label classifier.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone.
+    n_samples_fit_ : int
+        Rows the classifier was fitted on, after resampling.
+    """
+
+    _parameter_constraints = {
+        "sampler": [HasMethods(["fit_resample"])],
+        "estimator": [HasMethods(["fit", "predict"])],
+    }
+
+    def __init__(self, sampler, estimator):
+        self.sampler = sampler
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        """Resample the rows, then fit the classifier on them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples, n_labels)
+            0/1 label indicator matrix.
+
+        Returns
+        -------
+        self : Resampled
+            The fitted estimator.
+        """
+        self._validate_params()
+        X_fit, y_fit = clone(self.sampler).fit_resample(X, y)
+        self.n_samples_fit_ = _num_samples(X_fit)
+        self.estimator_ = clone(self.estimator).fit(X_fit, y_fit)
+        return self
+
+    def predict_proba(self, X):
+        """The classifier's label probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_labels)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        """The classifier's label predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_labels)
+            0/1 label indicator matrix.
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

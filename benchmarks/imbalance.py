@@ -1,106 +1,216 @@
-"""Imbalance variants of skml on the MULAN standard splits: ``python -m benchmarks.imbalance``.
+"""Imbalance variants of skml on the MULAN standard splits: ``python -m benchmarks.imbalance
+[--datasets yeast,emotions,scene] [--variants default,f1,...] [--seeds 3] [--quick]
+[--out results/]``.
 
 One row per data set and variant: hamming loss and macro-F1 (mean ± std over seeds) of the
-default classifier with threshold 0.5, with ``class_weight="balanced"``, the focal and asymmetric
-losses, F1-tuned thresholds, and ML-ROS or MLSMOTE applied to the training split before fitting.
-Features are standardised; the resamplers see standardised features too.
+default classifier with threshold 0.5, with ``class_weight="balanced"``, the focal and
+asymmetric losses, F1-tuned thresholds, and ML-ROS or MLSMOTE applied to the training split
+before fitting (:data:`VARIANTS`).
+
+Each variant is the benchmark's ``skml`` contender (:func:`benchmarks.contenders.make_skml`)
+with other parameters, so features are standardised and the resamplers see standardised
+features too. The data sets and their standard splits are :mod:`benchmarks.data`'s, each run
+is :func:`benchmarks.protocols.evaluate`, and ``imbalance.csv`` has the columns of
+``benchmark.csv`` (``method`` holds the variant's key), versions included, plus ``n_fit``, the
+training rows after resampling.
+
+``--quick`` is a smoke run: the data sets cut to 200 training and 100 test rows, 5 epochs, one
+seed. Writes ``imbalance.md`` (the table, also printed) and ``imbalance.csv`` to ``--out``.
 """
 
 import argparse
-import time
-from pathlib import Path
+import sys
+from functools import partial
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score, hamming_loss
-from sklearn.preprocessing import StandardScaler
 
-from skml import KerasMultiLabelClassifier
-from skml.datasets import load_emotions, load_scene, load_yeast
+from benchmarks.contenders import Contender, make_skml
+from benchmarks.data import QUICK_SIZES, load_dataset
+from benchmarks.protocols import evaluate, iter_folds, warm_up
+from benchmarks.report import environment, summarize, write_report
 from skml.resampling import MLROS, MLSMOTE
 
-DATASETS = {"yeast": load_yeast, "emotions": load_emotions, "scene": load_scene}
+__all__ = ["DATASETS", "VARIANTS", "main", "markdown", "run"]
 
-#: name -> (classifier parameters, resampler factory or None)
+#: Data sets of a run without ``--datasets``.
+DATASETS = ("yeast", "emotions", "scene")
+
+
+def _variant(key, label, **params):
+    return Contender(key, partial(make_skml, **params), label)
+
+
+#: Variant key -> contender; its ``description`` is the variant's row label in the table.
 VARIANTS = {
-    "threshold 0.5": ({}, None),
-    'class_weight="balanced"': ({"class_weight": "balanced"}, None),
-    "focal": ({"loss": "focal"}, None),
-    "asymmetric": ({"loss": "asymmetric"}, None),
-    'threshold="f1"': ({"threshold": "f1"}, None),
-    'threshold="f1", threshold_cv=5': ({"threshold": "f1", "threshold_cv": 5}, None),
-    "ML-ROS": ({}, lambda seed: MLROS(random_state=seed)),
-    "MLSMOTE": ({}, lambda seed: MLSMOTE(random_state=seed)),
-    'asymmetric + "f1"': ({"loss": "asymmetric", "threshold": "f1"}, None),
-    'MLSMOTE + "f1"': ({"threshold": "f1"}, lambda seed: MLSMOTE(random_state=seed)),
+    v.name: v
+    for v in (
+        _variant("default", "threshold 0.5"),
+        _variant("balanced", 'class_weight="balanced"', class_weight="balanced"),
+        _variant("focal", "focal", loss="focal"),
+        _variant("asymmetric", "asymmetric", loss="asymmetric"),
+        _variant("f1", 'threshold="f1"', threshold="f1"),
+        _variant("f1-cv5", 'threshold="f1", threshold_cv=5', threshold="f1", threshold_cv=5),
+        _variant("mlros", "ML-ROS", resampler=MLROS),
+        _variant("mlsmote", "MLSMOTE", resampler=MLSMOTE),
+        _variant("asymmetric-f1", 'asymmetric + "f1"', loss="asymmetric", threshold="f1"),
+        _variant("mlsmote-f1", 'MLSMOTE + "f1"', resampler=MLSMOTE, threshold="f1"),
+    )
 }
 
 
-def run_one(name, dataset, seed):
-    """Fit one variant on one data set's standard split; return its scores."""
-    load = DATASETS[dataset]
-    X_train, y_train = load(subset="train", return_X_y=True)
-    X_test, y_test = load(subset="test", return_X_y=True)
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    params, resampler = VARIANTS[name]
-    start = time.perf_counter()
-    if resampler is not None:
-        X_train, y_train = resampler(seed).fit_resample(X_train, y_train)
-    clf = KerasMultiLabelClassifier(random_state=seed, **params).fit(X_train, y_train)
-    fit_seconds = time.perf_counter() - start
-    y_pred = clf.predict(X_test)
-    return {
-        "dataset": dataset,
-        "variant": name,
-        "seed": seed,
-        "hamming_loss": hamming_loss(y_test, y_pred),
-        "f1_macro": f1_score(y_test, y_pred, average="macro", zero_division=0),
-        "n_train": len(y_train),
-        "fit_seconds": fit_seconds,
-    }
+def run(datasets=DATASETS, variants=tuple(VARIANTS), *, n_seeds=3, quick=False, log=print):
+    """Fit every variant on every data set's standard split, once per seed.
+
+    Parameters
+    ----------
+    datasets : sequence of str, default=DATASETS
+        Names of :data:`benchmarks.data.DATASETS`.
+    variants : sequence of str, default=all
+        Keys of :data:`VARIANTS`.
+    n_seeds : int, default=3
+        Model seeds ``0 .. n_seeds - 1``.
+    quick : bool, default=False
+        Cut the data sets and the training (see the module docstring).
+    log : callable, default=print
+        Receives one progress line per run.
+
+    Returns
+    -------
+    rows : list of dict
+        One row per data set, variant and seed, in the columns of ``benchmark.csv``.
+    """
+    env = environment()
+    rows = []
+    with np.errstate(all="ignore"):  # NumPy's floating-point warnings are not news here
+        warm_up([VARIANTS[variants[0]]])  # TensorFlow's start is not charged to the first fit
+        for name in datasets:
+            dataset = load_dataset(name)
+            if quick:
+                dataset = dataset.subsample(*QUICK_SIZES)
+            folds = iter_folds(dataset, "split", n_seeds=n_seeds)
+            for key in variants:
+                for fold in folds:
+                    result, estimator = evaluate(
+                        VARIANTS[key], dataset, fold, quick=quick, return_estimator=True
+                    )
+                    rows.append(
+                        {
+                            "dataset": name,
+                            "method": key,
+                            "protocol": fold.protocol,
+                            "fold": fold.fold,
+                            "seed": fold.seed,
+                            **result,
+                            "n_train": len(fold.train),
+                            "n_fit": getattr(estimator[-1], "n_samples_fit_", len(fold.train)),
+                            "n_test": len(fold.test),
+                            "n_labels": dataset.y.shape[1],
+                            "quick": quick,
+                            **env,
+                        }
+                    )
+                    log(
+                        f"{name} {key} seed {fold.seed}: hamming {result['hamming_loss']:.3f}, "
+                        f"macro-F1 {result['f1_macro']:.3f}, fit {result['fit_seconds']:.1f} s"
+                    )
+    return rows
 
 
 def markdown(frame):
-    """One table: a row per variant, hamming loss and macro-F1 per data set."""
-    summary = frame.groupby(["dataset", "variant"], sort=False)[["hamming_loss", "f1_macro"]]
-    mean, std = summary.mean(), summary.std().fillna(0.0)
+    """One table: a row per variant, hamming loss and macro-F1 (mean ± std) per data set.
+
+    A variant not run on a data set gets empty cells there.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The rows of :func:`run`.
+
+    Returns
+    -------
+    text : str
+    """
+    summary = summarize(frame)
     datasets = list(dict.fromkeys(frame["dataset"]))
     header = (
         "| variant | " + " | ".join(f"{d} hamming ↓ | {d} macro-F1 ↑" for d in datasets) + " |"
     )
     lines = [header, "|---|" + "---:|---:|" * len(datasets)]
-    for variant in dict.fromkeys(frame["variant"]):
+    for key in dict.fromkeys(frame["method"]):
         cells = []
-        for d in datasets:
-            m, s = mean.loc[(d, variant)], std.loc[(d, variant)]
-            cells.append(f"{m.hamming_loss:.3f} ± {s.hamming_loss:.3f}")
-            cells.append(f"{m.f1_macro:.3f} ± {s.f1_macro:.3f}")
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        for dataset in datasets:
+            if (dataset, "split", key) not in summary.index:  # not run there
+                cells += ["", ""]
+                continue
+            row = summary.loc[(dataset, "split", key)]
+            for metric in ("hamming_loss", "f1_macro"):
+                std = row[(metric, "std")]
+                std = 0.0 if np.isnan(std) else std
+                cells.append(f"{row[(metric, 'mean')]:.3f} ± {std:.3f}")
+        lines.append(f"| {VARIANTS[key].description} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _comma_list(text):
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.imbalance", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--datasets",
+        type=_comma_list,
+        default=list(DATASETS),
+        help=f"comma list of data sets (default: {','.join(DATASETS)})",
+    )
+    parser.add_argument(
+        "--variants",
+        type=_comma_list,
+        default=list(VARIANTS),
+        help=f"comma list of variants (default: all: {','.join(VARIANTS)})",
+    )
+    parser.add_argument("--seeds", type=int, help="seeds per variant (default 3, 1 with --quick)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 200/100 rows, 5 epochs, one seed"
+    )
+    parser.add_argument("--out", default="results", help="folder of the reports")
+    return parser
 
 
 def main(argv=None):
-    """Run every variant on every data set and write ``imbalance.md`` and ``imbalance.csv``."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.imbalance", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per variant (default 3)")
-    parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    """Run the variants; write ``imbalance.md`` and ``imbalance.csv``.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
+    parser = _parser()
     args = parser.parse_args(argv)
-    rows = []
-    for dataset in args.datasets.split(","):
-        for name in VARIANTS:
-            for seed in range(args.seeds):
-                rows.append(run_one(name, dataset, seed))
-    frame = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "imbalance.csv", index=False)
-    table = markdown(frame)
-    (args.out / "imbalance.md").write_text(table + "\n")
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+    seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
+    if seeds < 1:
+        parser.error(f"--seeds must be at least 1; got {seeds}")
+
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    rows = run(args.datasets, args.variants, n_seeds=seeds, quick=args.quick, log=log)
+    table = markdown(pd.DataFrame(rows))
+    write_report(args.out, "imbalance", table, rows=rows)
     print(table)
-    return frame
+    return 0
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
-    main()
+    sys.exit(main())

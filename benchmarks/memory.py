@@ -1,5 +1,5 @@
 """Resident memory over many fits in one process, as in a grid search: ``python -m
-benchmarks.memory [--fits 200] [--configs 8] [--out results/]``.
+benchmarks.memory [--fits 200] [--configs 8] [--distinct 40] [--out results/]``.
 
 A grid search fits many small networks one after another in one process and throws each away
 after scoring it. This benchmark does the same: ``--fits`` fits that cycle through ``--configs``
@@ -19,20 +19,18 @@ Writes ``memory.md`` (also printed) and ``memory.json`` to ``--out``.
 import argparse
 import gc
 import itertools
-import json
+import sys
 import time
 import warnings
-from pathlib import Path
 
-from benchmarks.sparse_memory import _status_kib
+from benchmarks._rss import status_kib
+from benchmarks.report import environment, write_report
 
-__all__ = ["main", "run"]
-
-MIB = 1024**2
+__all__ = ["main", "markdown", "run"]
 
 
 def _rss_mib():
-    kib = _status_kib("VmRSS")
+    kib = status_kib("VmRSS")
     return None if kib is None else kib / 1024
 
 
@@ -54,11 +52,16 @@ def _data(seed=0):
     )
 
 
-def _fit_and_score(params, X, y, seed):
+def _fit_and_score(network_params, X, y, seed):
     from skml import KerasMultiLabelClassifier
+    from skml.networks import MLP
 
     clf = KerasMultiLabelClassifier(
-        epochs=5, early_stopping=False, batch_size=32, random_state=seed, **params
+        network=MLP(**network_params),
+        epochs=5,
+        early_stopping=False,
+        batch_size=32,
+        random_state=seed,
     )
     clf.fit(X, y)
     clf.predict_proba(X)
@@ -68,7 +71,8 @@ def _fit_and_score(params, X, y, seed):
 
 
 def run(n_fits=200, n_configs=8, n_distinct=40, log=print):
-    """Measure; return a dict of the figures."""
+    """Fit ``n_fits`` networks cycling through ``n_configs`` configurations, then
+    ``n_distinct`` networks of new sizes; return a dict of the figures."""
     X, y = _data()
     configs = _configs(n_configs)
     with warnings.catch_warnings():
@@ -102,10 +106,12 @@ def run(n_fits=200, n_configs=8, n_distinct=40, log=print):
         if distinct
         else None,
         "rss_mib": rss,
+        "env": environment(),
     }
 
 
 def markdown(r):
+    """The report: one row per scenario."""
     return "\n".join(
         [
             "| scenario | fits | RSS after warm-up (MiB) | RSS at end (MiB) | growth per fit |",
@@ -125,20 +131,34 @@ def markdown(r):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__)
-    parser.add_argument("--fits", type=int, default=200)
-    parser.add_argument("--configs", type=int, default=8)
-    parser.add_argument("--distinct", type=int, default=40)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    """Measure; print and write ``memory.md`` and ``memory.json``.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.memory", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--fits", type=int, default=200, help="fits of the grid scenario")
+    parser.add_argument("--configs", type=int, default=8, help="configurations cycled (<= 16)")
+    parser.add_argument("--distinct", type=int, default=40, help="fits of new sizes")
+    parser.add_argument("--out", default="results", help="folder of the reports")
     args = parser.parse_args(argv)
+    if not 1 <= args.configs <= 16 or args.fits < args.configs or args.distinct < 2:
+        parser.error("need 1 <= --configs <= 16, --fits >= --configs and --distinct >= 2")
     result = run(args.fits, args.configs, args.distinct)
     text = markdown(result)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "memory.md").write_text(text + "\n")
-    (args.out / "memory.json").write_text(json.dumps(result, indent=2))
-    return result
+    write_report(args.out, "memory", text, data=result)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,10 +7,10 @@ float32 standard normal features), so the whole array never exists anywhere: at 
 size ``X`` is 10 million x 200 float32, 8 GB. Label ``j`` is ``X @ w_j > 0.8`` for a fixed
 random unit-variance direction ``w_j`` (about 21% positives), so there is something to learn.
 
-It fits ``KerasMultiLabelClassifier(hidden_layer_sizes=(64,), epochs=1, batch_size=256,
-early_stopping=False, random_state=0)`` on the Dask array with Dask's local threaded
-scheduler (one pass over every block, blocks computed one ahead of training), and, for the
-speed comparison, the same estimator in memory on the first ``--memory-rows`` rows (NumPy, one
+It fits ``KerasMultiLabelClassifier(network=MLP(hidden_layer_sizes=(64,)), epochs=1,
+batch_size=256, early_stopping=False, random_state=0)`` on the Dask array with Dask's local
+threaded scheduler (one pass over every block, blocks computed one ahead of training), and, for
+the speed comparison, the same estimator in memory on the first ``--memory-rows`` rows (NumPy, one
 epoch, timed after a first tiny fit has traced the epoch function, which the streamed fit
 amortises over its blocks). It reports:
 
@@ -27,16 +27,17 @@ Writes ``out_of_core.md`` (also printed) and ``out_of_core.json`` to ``--out``.
 import argparse
 import gc
 import json
+import os
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.sparse_memory import RssSampler, _reset_high_water_mark, _status_kib
+from benchmarks._rss import RssSampler, reset_high_water_mark, status_kib
+from benchmarks.report import write_report
 
-__all__ = ["main", "make_data", "run"]
+__all__ = ["main", "make_data", "markdown", "run"]
 
 MIB = 1024**2
 THRESHOLD = 0.8  # label j is X @ w_j > 0.8: about 21% positives
@@ -59,9 +60,10 @@ def make_data(n_rows, n_features, n_labels, block_rows, seed=0):
 
 def _estimator(batch_size):
     from skml import KerasMultiLabelClassifier
+    from skml.networks import MLP
 
     return KerasMultiLabelClassifier(
-        hidden_layer_sizes=(64,),
+        network=MLP(hidden_layer_sizes=(64,)),
         epochs=1,
         batch_size=batch_size,
         early_stopping=False,
@@ -104,14 +106,14 @@ def run(
         f"{data_bytes / MIB:,.0f} MiB in {X.numblocks[0]} blocks of {block_rows:,} rows"
     )
     gc.collect()
-    baseline_kib = _status_kib("VmRSS")
-    hwm_reset = _reset_high_water_mark()
+    baseline_kib = status_kib("VmRSS")
+    hwm_reset = reset_high_water_mark()
     with dask.config.set(scheduler="threads"), RssSampler() as sampler:
         sampler.phase = "dask_fit"
         start = time.perf_counter()
         streamed = _estimator(batch_size).fit(X, y)
         dask_seconds = time.perf_counter() - start
-        hwm_kib = _status_kib("VmHWM")
+        hwm_kib = status_kib("VmHWM")
         sampler.phase = None
         log(f"dask fit: {dask_seconds:.1f} s, {n_rows / dask_seconds:,.0f} rows/s")
         auc_dask = _auc(streamed, X_test, y_test)
@@ -158,11 +160,12 @@ def run(
             "dask": dask.__version__,
             "python": platform.python_version(),
         },
-        "cpus": len(__import__("os").sched_getaffinity(0)),
+        "cpus": len(os.sched_getaffinity(0)),
     }
 
 
 def markdown(r):
+    """The report: one row per fit, and the data size against the peak memory."""
     return (
         "\n".join(
             [
@@ -196,6 +199,18 @@ def markdown(r):
 
 
 def main(argv=None):
+    """Measure; print and write ``out_of_core.md`` and ``out_of_core.json``.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.out_of_core", description=__doc__.split("\n\n")[0]
     )
@@ -223,13 +238,9 @@ def main(argv=None):
         log=log,
     )
     report = markdown(result)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "out_of_core.md").write_text(report)
-    text = json.dumps(result, indent=2)
-    (out / "out_of_core.json").write_text(text + "\n")
+    write_report(args.out, "out_of_core", report, data=result)
     print(report)
-    print(text)
+    print(json.dumps(result, indent=2))
     return 0
 
 

@@ -158,7 +158,7 @@ def warm_up(contenders):
             contender.factory(0, quick=True).fit(X_in, y).predict(X_in)
 
 
-def evaluate(contender, dataset, fold, *, quick=False):
+def evaluate(contender, dataset, fold, *, quick=False, return_estimator=False):
     """Fit a fresh contender on a fold's training rows and score it on its test rows.
 
     Parameters
@@ -171,11 +171,15 @@ def evaluate(contender, dataset, fold, *, quick=False):
         The run.
     quick : bool, default=False
         Passed to the contender's factory.
+    return_estimator : bool, default=False
+        Also return the fitted estimator.
 
     Returns
     -------
     result : dict
         The :func:`score` metrics plus ``fit_seconds`` and ``predict_seconds``.
+    estimator : estimator
+        The fitted contender; only when ``return_estimator`` is True.
     """
     estimator = contender.factory(fold.seed, quick=quick)
     X_train = dataset.features(fold.train, contender.input)
@@ -188,8 +192,9 @@ def evaluate(contender, dataset, fold, *, quick=False):
         start = time.perf_counter()
         y_pred = estimator.predict(X_test)
         predict_seconds = time.perf_counter() - start
-    return {
+    result = {
         **score(y_test, y_pred),
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
     }
+    return (result, estimator) if return_estimator else result

@@ -1,15 +1,26 @@
-"""The report: environment, CSV of every run, markdown table, one chart per data set."""
+"""The report: environment, CSV of every run, markdown table, one chart per data set; and
+:func:`write_report`, the one writer of every side benchmark's ``<name>.md/.csv/.json``."""
 
+import importlib.util
+import json
 import os
 import platform
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from benchmarks.protocols import METRICS
 
-__all__ = ["environment", "markdown_table", "plot_dataset", "summarize", "write_csv"]
+__all__ = [
+    "environment",
+    "markdown_table",
+    "plot_dataset",
+    "summarize",
+    "write_csv",
+    "write_report",
+]
 
 #: Columns identifying a run, in CSV order.
 KEYS = ["dataset", "method", "protocol", "fold", "seed"]
@@ -17,8 +28,14 @@ _QUALITY = [m for m in METRICS if not m.endswith("_seconds")]
 _LABEL_OFFSETS = [(6, 6), (6, -13), (-6, 6), (-6, -13)]
 
 
-def environment():
+def environment(libraries=()):
     """Versions and machine, recorded in every CSV row.
+
+    Parameters
+    ----------
+    libraries : iterable of str, default=()
+        Further modules whose versions to record as ``<module>_version`` ("" when one is not
+        installed), such as ``("jax", "scikeras")``.
 
     Returns
     -------
@@ -45,6 +62,12 @@ def environment():
     except ImportError:
         tf_version = ""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    extra = {
+        f"{name}_version": __import__(name).__version__
+        if importlib.util.find_spec(name) is not None
+        else ""
+        for name in libraries
+    }
     return {
         "skml_version": skml.__version__,
         "sklearn_version": sklearn.__version__,
@@ -58,6 +81,7 @@ def environment():
         "processor": platform.machine(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": usable,
+        **extra,
     }
 
 
@@ -81,6 +105,40 @@ def write_csv(rows, path):
     frame = frame[first + [c for c in frame.columns if c not in first]]
     frame.to_csv(path, index=False, float_format="%.6g")
     return frame
+
+
+def write_report(out, name, text, *, rows=None, data=None):
+    """Write a benchmark's report files to the folder ``out`` (created if missing).
+
+    Parameters
+    ----------
+    out : path-like
+        The folder.
+    name : str
+        Stem of the files: ``<name>.md``, ``<name>.csv``, ``<name>.json``.
+    text : str
+        The markdown report, written to ``<name>.md``.
+    rows : list of dict or None, default=None
+        One CSV row per result, written with :func:`write_csv`; no CSV when None.
+    data : dict or None, default=None
+        Every figure, written as JSON; no JSON when None.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The files written.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.md"]
+    paths[0].write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    if rows is not None:
+        paths.append(out / f"{name}.csv")
+        write_csv(rows, paths[-1])
+    if data is not None:
+        paths.append(out / f"{name}.json")
+        paths[-1].write_text(json.dumps(data, indent=1) + "\n")
+    return paths
 
 
 def summarize(frame):

@@ -15,8 +15,9 @@ The in-sample macro ROC AUC of the predicted probabilities is reported as a sani
 the predictions are not constant; one epoch learns little more than the label rates here (about
 0.52 at the default size), which does not matter: the figures of interest are memory.
 
-It fits ``KerasMultiLabelClassifier(hidden_layer_sizes=(64,), epochs=1, batch_size=256,
-early_stopping=True, random_state=0)`` and predicts the probabilities of every row, and reports:
+It fits ``KerasMultiLabelClassifier(network=MLP(hidden_layer_sizes=(64,)), epochs=1,
+batch_size=256, early_stopping=True, random_state=0)`` and predicts the probabilities of every
+row, and reports:
 
 - the sparse matrix's own size (``data + indices + indptr`` bytes);
 - the resident memory baseline: after importing TensorFlow/Keras and building ``X`` and ``y``,
@@ -37,24 +38,21 @@ Writes ``sparse_memory.md`` (also printed) and ``sparse_memory.json`` to ``--out
 import argparse
 import gc
 import json
-import os
-import platform
-import resource
 import sys
-import threading
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["main", "make_data", "run"]
+from benchmarks._rss import RssSampler, reset_high_water_mark, ru_maxrss_kib, status_kib
+from benchmarks.report import environment, write_report
+
+__all__ = ["main", "make_data", "markdown", "run", "sparse_bytes"]
 
 CRITERION = 3.0  # peak resident memory below this multiple of the sparse matrix's size
 LABEL_PREVALENCE = 0.15
 LABEL_NOISE = 0.02
-SAMPLE_SECONDS = 0.05
 MIB = 1024**2
 
 
@@ -115,103 +113,15 @@ def sparse_bytes(X):
     return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
 
 
-# --------------------------------------------------------------------------- memory
-
-
-def _status_kib(field):
-    """A ``/proc/self/status`` field in KiB (``VmRSS``, ``VmHWM``), or None."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _ru_maxrss_kib():
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS, KiB on Linux
-
-
-def _reset_high_water_mark():
-    """Reset the kernel's peak RSS (VmHWM, and ru_maxrss with it); True when it worked."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear:
-            clear.write("5")
-    except OSError:
-        return False
-    hwm, rss = _status_kib("VmHWM"), _status_kib("VmRSS")
-    return hwm is not None and rss is not None and hwm <= rss * 1.05 + 1024
-
-
-class RssSampler:
-    """Background thread recording the peak ``VmRSS`` of each phase, every ``interval`` s."""
-
-    def __init__(self, interval=SAMPLE_SECONDS):
-        self.interval = interval
-        self.phase = None
-        self.peaks = {}
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.interval)
-
-    def sample(self):
-        rss = _status_kib("VmRSS")
-        if rss is not None and self.phase is not None:
-            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), rss)
-            self.samples += 1
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.sample()
-
-
 # --------------------------------------------------------------------------- run
 
 
-def run(n_samples, n_features, density, epochs=1, n_labels=20, seed=0, log=print):
-    """Build the data, fit and predict; return every figure as a dict."""
-    from skml import KerasMultiLabelClassifier
-    from skml._training import import_keras
-
-    keras = import_keras()
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow  # noqa: F401  (counted in the baseline, as the issue asks)
-    rss_import = _status_kib("VmRSS")
-
-    start = time.perf_counter()
-    X, Y = make_data(n_samples, n_features, density, n_labels=n_labels, seed=seed)
-    build_s = time.perf_counter() - start
-    size = sparse_bytes(X)
-    log(
-        f"X: {X.shape[0]:,} x {X.shape[1]:,}, {X.nnz:,} non-zeros ({size / MIB:.1f} MiB; dense "
-        f"float32 would be {X.shape[0] * X.shape[1] * 4 / 1024**3:.1f} GiB), built in "
-        f"{build_s:.1f} s; label rates {Y.mean(axis=0).min():.2f}-{Y.mean(axis=0).max():.2f}"
-    )
-
-    clf = KerasMultiLabelClassifier(
-        hidden_layer_sizes=(64,),
-        epochs=epochs,
-        batch_size=256,
-        early_stopping=True,
-        random_state=0,
-    )
+def _fit_and_predict(clf, X, Y, log):
+    """Fit and predict under a :class:`~benchmarks._rss.RssSampler`; return the figures."""
     gc.collect()
-    baseline = _status_kib("VmRSS")
-    ru_before = _ru_maxrss_kib()
-    reset = _reset_high_water_mark()
+    baseline = status_kib("VmRSS")
+    ru_before = ru_maxrss_kib()
+    reset = reset_high_water_mark()
     with RssSampler() as sampler:
         sampler.phase = "fit"
         start = time.perf_counter()
@@ -226,16 +136,59 @@ def run(n_samples, n_features, density, epochs=1, n_labels=20, seed=0, log=print
         proba = clf.predict_proba(X)
         predict_s = time.perf_counter() - start
         log(f"predict_proba: {predict_s:.1f} s")
-    hwm = _status_kib("VmHWM")
-    ru_after = _ru_maxrss_kib()
-
-    from sklearn.metrics import roc_auc_score
-
-    auc = float(roc_auc_score(Y, proba, average="macro"))
+    hwm = status_kib("VmHWM")
+    ru_after = ru_maxrss_kib()
     sampled = max(sampler.peaks.values())
     # The kernel's marks catch what 50 ms sampling misses; valid only when reset before the fit.
     kernel = max(hwm or 0, ru_after) if reset else None
     peak = max(sampled, kernel or 0)
+    return proba, {
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "baseline_kib": baseline,
+        "ru_maxrss_before_fit_kib": ru_before,
+        "high_water_mark_reset": reset,
+        "peak_sampled_fit_kib": sampler.peaks.get("fit"),
+        "peak_sampled_predict_kib": sampler.peaks.get("predict"),
+        "rss_samples": sampler.samples,
+        "vmhwm_kib": hwm,
+        "ru_maxrss_kib": ru_after,
+        "peak_kib": peak,
+        "increase_kib": peak - baseline,
+    }
+
+
+def run(n_samples, n_features, density, epochs=1, n_labels=20, seed=0, log=print):
+    """Build the data, fit and predict; return every figure as a dict."""
+    from sklearn.metrics import roc_auc_score
+
+    from skml import KerasMultiLabelClassifier
+    from skml._training import import_keras
+    from skml.networks import MLP
+
+    keras = import_keras()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow  # noqa: F401  (counted in the baseline, as the issue asks)
+    env = environment()
+    rss_import = status_kib("VmRSS")
+
+    start = time.perf_counter()
+    X, Y = make_data(n_samples, n_features, density, n_labels=n_labels, seed=seed)
+    build_s = time.perf_counter() - start
+    size = sparse_bytes(X)
+    log(
+        f"X: {X.shape[0]:,} x {X.shape[1]:,}, {X.nnz:,} non-zeros ({size / MIB:.1f} MiB; dense "
+        f"float32 would be {X.shape[0] * X.shape[1] * 4 / 1024**3:.1f} GiB), built in "
+        f"{build_s:.1f} s; label rates {Y.mean(axis=0).min():.2f}-{Y.mean(axis=0).max():.2f}"
+    )
+    clf = KerasMultiLabelClassifier(
+        network=MLP(hidden_layer_sizes=(64,)),
+        epochs=epochs,
+        batch_size=256,
+        early_stopping=True,
+        random_state=0,
+    )
+    proba, figures = _fit_and_predict(clf, X, Y, log)
     return {
         "n_samples": n_samples,
         "n_features": n_features,
@@ -250,24 +203,14 @@ def run(n_samples, n_features, density, epochs=1, n_labels=20, seed=0, log=print
         "indptr_bytes": int(X.indptr.nbytes),
         "dense_float32_bytes": int(X.shape[0]) * int(X.shape[1]) * 4,
         "build_s": build_s,
-        "fit_s": fit_s,
-        "predict_s": predict_s,
         "epochs_run": len(next(iter(clf.history_.values()), [])),
         "history": clf.history_,
-        "in_sample_macro_roc_auc": auc,
+        "in_sample_macro_roc_auc": float(roc_auc_score(Y, proba, average="macro")),
         "rss_after_import_kib": rss_import,
-        "baseline_kib": baseline,
-        "ru_maxrss_before_fit_kib": ru_before,
-        "high_water_mark_reset": reset,
-        "peak_sampled_fit_kib": sampler.peaks.get("fit"),
-        "peak_sampled_predict_kib": sampler.peaks.get("predict"),
-        "rss_samples": sampler.samples,
-        "vmhwm_kib": hwm,
-        "ru_maxrss_kib": ru_after,
-        "peak_kib": peak,
-        "increase_kib": peak - baseline,
-        "peak_ratio": peak * 1024 / size,
-        "increase_ratio": (peak - baseline) * 1024 / size,
+        **figures,
+        "peak_ratio": figures["peak_kib"] * 1024 / size,
+        "increase_ratio": figures["increase_kib"] * 1024 / size,
+        "env": env,
     }
 
 
@@ -278,6 +221,7 @@ def _mib(kib):
 def markdown(r):
     """The report: a table of the figures and the verdict on the criterion."""
     size_mib = r["sparse_bytes"] / MIB
+    env = r["env"]
     limit_mib = CRITERION * size_mib
     ok_peak = r["peak_ratio"] < CRITERION
     ok_increase = r["increase_ratio"] < CRITERION
@@ -312,8 +256,9 @@ def markdown(r):
     lines = [
         "# Sparse input: memory of fit + predict",
         "",
-        f"`KerasMultiLabelClassifier(hidden_layer_sizes=(64,), epochs={r['epochs']}, "
-        "batch_size=256, early_stopping=True, random_state=0)` on a random CSR float32 matrix "
+        "`KerasMultiLabelClassifier(network=MLP(hidden_layer_sizes=(64,)), "
+        f"epochs={r['epochs']}, batch_size=256, early_stopping=True, random_state=0)` on a "
+        "random CSR float32 matrix "
         f"with {r['n_labels']} labels; fit, then `predict_proba` on every row.",
         "",
         "| figure | value |",
@@ -334,14 +279,26 @@ def markdown(r):
         f"{r['increase_ratio']:.2f}x: "
         + ("**meets** it." if ok_increase else "**does not meet** it."),
         "",
-        f"Python {platform.python_version()}, {platform.platform()}, "
-        f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}"
-        " usable CPUs.",
+        f"skml {env['skml_version']}, keras {env['keras_version']} ({env['keras_backend']} "
+        f"{env['backend_version']}), Python {env['python_version']}, {env['platform']}, "
+        f"{env['cpus_usable']} usable CPUs.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
+    """Measure; print and write ``sparse_memory.md`` and ``sparse_memory.json``.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.sparse_memory", description=__doc__.split("\n\n")[0]
     )
@@ -367,13 +324,9 @@ def main(argv=None):
         log=log,
     )
     report = markdown(result)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sparse_memory.md").write_text(report)
-    text = json.dumps(result, indent=2)
-    (out / "sparse_memory.json").write_text(text + "\n")
+    write_report(args.out, "sparse_memory", report, data=result)
     print(report)
-    print(text)
+    print(json.dumps(result, indent=2))
     return 0
 
 

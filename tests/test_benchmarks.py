@@ -288,8 +288,11 @@ def test_cnn_contender_reads_images():
 
     contender = CONTENDERS["skml-cnn"]
     assert contender.input == "image" and contender.factory is make_skml_cnn
+    from skml.networks import CNN
+
     model = make_skml_cnn(3)
-    assert model.get_params()["architecture"] == "cnn" and model.random_state == 3
+    assert isinstance(model.network, CNN) and model.random_state == 3
+    assert model.network.get_params() == CNN().get_params()  # the CNN's defaults
     assert model.epochs == type(model)().epochs
     assert make_skml_cnn(0, quick=True).epochs == 5
 
