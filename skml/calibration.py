@@ -16,6 +16,7 @@ from sklearn.utils import indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skml._validation import check_number
 from skml.thresholds import apply_thresholds, top_k
 from skml.tuning import (
     _check_targets,
@@ -184,11 +185,7 @@ class CalibratedMultiLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEs
         self._validate_params()
         X, y = indexable(X, y)
         y_fit, y_matrix = _check_targets(y)
-        if self.min_labels > y_matrix.shape[1]:
-            raise ValueError(
-                f"min_labels must be in [0, n_labels] = [0, {y_matrix.shape[1]}]; "
-                f"got {self.min_labels}."
-            )
+        check_number(self.min_labels, "min_labels", low=0, high=y_matrix.shape[1], integer=True)
         refit = "auto" if self.cv != "prefit" else False
         y_cal, proba = _out_of_fold(
             self, X, y_fit, y_matrix, fit_params, refit, type(self).__name__

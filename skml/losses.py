@@ -13,12 +13,16 @@ Keras serializables (saved models reload) and picklable.
 """
 
 import numbers
+from types import MappingProxyType
 
 import keras
 import numpy as np
 from keras import ops
 
+from skml._validation import check_label_matrix, check_number, check_per_label
+
 __all__ = [
+    "LOSSES",
     "AsymmetricLoss",
     "BinaryCrossentropy",
     "FocalLoss",
@@ -35,25 +39,15 @@ def _is_real(value):
 
 
 def _check_gamma(name, value):
-    if not _is_real(value) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-    return float(value)
+    return check_number(value, name, low=0)
 
 
 def _check_alpha(value):
-    if value is None:
-        return None
-    if not _is_real(value) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"alpha must be None or a number in [0, 1], got {value!r}.")
-    return float(value)
+    return check_number(value, "alpha", low=0, high=1, allow_none=True)
 
 
 def _check_clip(value):
-    if value is None:
-        return None
-    if not _is_real(value) or not 0.0 <= value < 1.0:
-        raise ValueError(f"clip must be None or a number in [0, 1), got {value!r}.")
-    return float(value)
+    return check_number(value, "clip", low=0, high=1, high_open=True, allow_none=True)
 
 
 def _check_pos_weight(value):
@@ -61,9 +55,7 @@ def _check_pos_weight(value):
     if value is None:
         return None
     if _is_real(value):
-        if not np.isfinite(value) or value < 0:
-            raise ValueError(f"pos_weight must be finite and >= 0, got {value!r}.")
-        return float(value)
+        return check_number(value, "pos_weight", low=0)
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -76,9 +68,7 @@ def _check_pos_weight(value):
             f"pos_weight must be None, a number or a non-empty array-like of shape "
             f"(n_labels,), got an array of shape {array.shape}."
         )
-    if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ValueError(f"pos_weight must be finite and >= 0, got {array.tolist()!r}.")
-    return array.tolist()
+    return check_per_label(array, array.size, name="pos_weight", default=1.0, low=0).tolist()
 
 
 def _rebuild(cls, config):
@@ -400,13 +390,17 @@ class AsymmetricLoss(_ProbabilityLoss):
 
 # --------------------------------------------------------------------------- helpers
 
-_LOSSES = {
-    "binary_crossentropy": BinaryCrossentropy,
-    "bce": BinaryCrossentropy,
-    "focal": FocalLoss,
-    "asymmetric": AsymmetricLoss,
-    "asl": AsymmetricLoss,
-}
+#: Every loss name that :func:`get_loss` (and the ``loss`` parameter of
+#: :class:`~skml.KerasMultiLabelClassifier`) accepts, mapped to its class: a read-only mapping.
+LOSSES = MappingProxyType(
+    {
+        "binary_crossentropy": BinaryCrossentropy,
+        "bce": BinaryCrossentropy,
+        "focal": FocalLoss,
+        "asymmetric": AsymmetricLoss,
+        "asl": AsymmetricLoss,
+    }
+)
 
 
 def get_loss(loss, pos_weight=None):
@@ -436,12 +430,12 @@ def get_loss(loss, pos_weight=None):
         When ``loss`` is neither a string nor callable.
     """
     if isinstance(loss, str):
-        if loss not in _LOSSES:
+        if loss not in LOSSES:
             raise ValueError(
-                f"Unknown loss {loss!r}; the allowed strings are {sorted(_LOSSES)}. "
+                f"Unknown loss {loss!r}; the allowed strings are {sorted(LOSSES)}. "
                 "A loss instance or callable is also accepted."
             )
-        return _LOSSES[loss](pos_weight=pos_weight, dtype="float32")
+        return LOSSES[loss](pos_weight=pos_weight, dtype="float32")
     if isinstance(loss, _ProbabilityLoss):
         new = loss.__sklearn_clone__()
         if pos_weight is not None:
@@ -455,7 +449,7 @@ def get_loss(loss, pos_weight=None):
     if callable(loss):
         if pos_weight is not None:
             raise ValueError(
-                f"class_weight needs an skml loss ({sorted(_LOSSES)} or an instance of "
+                f"class_weight needs an skml loss ({sorted(LOSSES)} or an instance of "
                 f"skml.losses), got {loss!r}."
             )
         return loss
@@ -469,16 +463,17 @@ def compute_pos_weight(y, class_weight, *, label_names=None, max_weight=10.0):
     ----------
     y : array-like of shape (n_samples, n_labels)
         Binary label indicator matrix (dense or scipy sparse).
-    class_weight : None, "balanced", array-like of shape (n_labels,) or dict
+    class_weight : None, "balanced", float, array-like of shape (n_labels,), dict or Series
         - ``None``: no weighting; returns ``None``.
         - ``"balanced"``: ``n_negatives / n_positives`` per label, the weight that makes the
           positives and the negatives of a label contribute equally, clipped to
           ``[1 / max_weight, max_weight]``. Labels with no positives, or no negatives, get 1.
+        - a number: the weight of every label.
         - array-like: one weight per label, used as given.
-        - dict: ``{label: weight}``; keys are entries of ``label_names`` when given, else
-          integer label indices. Labels not in the dict get 1.
+        - dict or pandas Series: ``{label: weight}``; keys are entries of ``label_names``
+          when given, else integer label indices. Labels left out get 1.
     label_names : array-like of shape (n_labels,) or None, default=None
-        Names that the keys of a dict ``class_weight`` refer to.
+        Names that the keys of a dict or Series ``class_weight`` refer to.
     max_weight : float or None, default=10.0
         Bound of the ``"balanced"`` weights, >= 1; ``None`` leaves them unbounded. Without a
         bound a label with 2 positives in 1,500 samples would get weight 749: each of its
@@ -508,23 +503,15 @@ def compute_pos_weight(y, class_weight, *, label_names=None, max_weight=10.0):
     """
     if class_weight is None:
         return None
-    if hasattr(y, "toarray"):
-        y = y.toarray()
-    y = np.asarray(y)
-    if y.ndim != 2:
-        raise ValueError(f"y must be 2-D (n_samples, n_labels), got shape {y.shape}.")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError("y must contain only 0 and 1.")
+    y = check_label_matrix(y, "y")
     n_labels = y.shape[1]
-
     if isinstance(class_weight, str):
         if class_weight != "balanced":
             raise ValueError(
                 f"class_weight must be None, 'balanced', an array-like or a dict, "
                 f"got {class_weight!r}."
             )
-        if max_weight is not None and (not _is_real(max_weight) or not max_weight >= 1):
-            raise ValueError(f"max_weight must be None or a number >= 1, got {max_weight!r}.")
+        max_weight = check_number(max_weight, "max_weight", low=1, allow_none=True)
         n_pos = y.sum(axis=0).astype(float)
         n_neg = y.shape[0] - n_pos
         weights = np.ones(n_labels)
@@ -533,43 +520,11 @@ def compute_pos_weight(y, class_weight, *, label_names=None, max_weight=10.0):
         if max_weight is not None:
             weights = np.clip(weights, 1.0 / max_weight, max_weight)
         return weights
-
-    if isinstance(class_weight, dict):
-        weights = np.ones(n_labels)
-        if label_names is None:
-            index = {i: i for i in range(n_labels)}
-        else:
-            names = list(label_names)
-            if len(names) != n_labels:
-                raise ValueError(
-                    f"label_names has {len(names)} entries but y has {n_labels} labels."
-                )
-            index = {name: i for i, name in enumerate(names)}
-        unknown = [key for key in class_weight if key not in index or isinstance(key, bool)]
-        if unknown:
-            known = "label_names" if label_names is not None else "label indices 0..n_labels-1"
-            raise ValueError(f"class_weight has keys {unknown} that are not in {known}.")
-        for key, value in class_weight.items():
-            weights[index[key]] = _check_weight(value)
-        return weights
-
-    try:
-        weights = np.asarray(class_weight, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"class_weight must be None, 'balanced', an array-like or a dict, "
-            f"got {class_weight!r}."
-        ) from exc
-    if weights.shape != (n_labels,):
-        raise ValueError(
-            f"class_weight must have shape (n_labels,) = ({n_labels},), got {weights.shape}."
-        )
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError(f"class_weight must be finite and >= 0, got {weights.tolist()}.")
-    return weights
-
-
-def _check_weight(value):
-    if not _is_real(value) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"class_weight values must be finite numbers >= 0, got {value!r}.")
-    return float(value)
+    classes = n_labels
+    if label_names is not None:
+        classes = np.asarray(label_names)
+        if classes.shape != (n_labels,):
+            raise ValueError(
+                f"label_names has {classes.size} entries but y has {n_labels} labels."
+            )
+    return check_per_label(class_weight, classes, name="class_weight", default=1.0, low=0)

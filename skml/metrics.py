@@ -28,12 +28,10 @@ seen with one class only in the training fold; both make the metric raise.
 """
 
 import copy
-import numbers
 import warnings
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (
     accuracy_score,
@@ -46,7 +44,14 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
-from sklearn.utils.validation import check_array
+
+from skml._validation import (
+    as_label_scores,
+    check_consistent_shape,
+    check_label_matrix,
+    check_number,
+    check_scores,
+)
 
 __all__ = [
     "SCORING",
@@ -71,97 +76,17 @@ __all__ = [
 
 
 def _check_indicator(y, name):
-    """Return ``(y, column_names)`` with y a 2-D 0/1 integer ndarray."""
-    columns = None
-    if isinstance(y, pd.DataFrame):
-        columns = [str(c) for c in y.columns]
-    if sp.issparse(y):
-        y = y.toarray()
-    y = check_array(y, ensure_2d=False, dtype=None, input_name=name)
-    if y.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D label indicator matrix of shape (n_samples, n_labels); "
-            f"got an array of shape {y.shape}."
-        )
-    if not np.isin(y, (0, 1)).all():
-        values = np.unique(y[~np.isin(y, (0, 1))])[:5]
-        raise ValueError(
-            f"{name} must be a label indicator matrix holding only 0 and 1; "
-            f"got other values such as {values.tolist()}."
-        )
-    return y.astype(np.int8), columns
+    """Return ``(y, column_names)``: the 0/1 int8 matrix and a DataFrame's column names."""
+    columns = [str(c) for c in y.columns] if isinstance(y, pd.DataFrame) else None
+    return check_label_matrix(y, name), columns
 
 
-def _positive_column(proba, classes):
-    """Probability of the positive class from one label's ``(n_samples, n_classes)`` output."""
-    proba = np.asarray(proba, dtype=float)
-    if proba.ndim == 1:
-        return proba
-    if classes is not None:
-        classes = np.asarray(classes)
-        if proba.shape[1] != classes.shape[0]:
-            raise ValueError(
-                f"predict_proba gave {proba.shape[1]} columns for a label with classes "
-                f"{classes.tolist()}."
-            )
-        positive = np.flatnonzero(classes == 1)
-        if positive.size:
-            return proba[:, positive[0]]
-        # The label was never positive in the training data.
-        return np.zeros(proba.shape[0])
-    if proba.shape[1] == 2:
-        return proba[:, 1]
-    raise ValueError(
-        f"Cannot tell the positive class of a label whose scores have {proba.shape[1]} "
-        "column(s) without the estimator's classes_; pass scores of shape "
-        "(n_samples, n_labels) instead."
-    )
-
-
-def _per_label_classes(classes, n_labels):
-    """One classes array per label from ``classes_``, or Nones when it has no such form."""
-    if classes is not None:
-        try:
-            classes = [np.asarray(c) for c in classes]
-        except TypeError:
-            classes = None
-    # A single 1-D classes_ (the 2-D output convention's) says nothing about per-label columns.
-    if classes is None or len(classes) != n_labels or any(c.ndim != 1 for c in classes):
-        return [None] * n_labels
-    return classes
-
-
-def _as_label_scores(y_score, classes=None):
-    """Convert either predict_proba convention to an array of shape (n_samples, n_labels)."""
-    if isinstance(y_score, pd.DataFrame):
-        y_score = y_score.to_numpy()
-    # A list of 2-D arrays is scikit-learn's per-label convention; a nested list of numbers
-    # is an ordinary array-like of rows.
-    per_label_list = isinstance(y_score, (list, tuple)) and all(np.ndim(p) == 2 for p in y_score)
-    if per_label_list or (isinstance(y_score, np.ndarray) and y_score.ndim == 3):
-        per_label = list(y_score)
-        classes = _per_label_classes(classes, len(per_label))
-        return np.column_stack(
-            [_positive_column(p, c) for p, c in zip(per_label, classes, strict=True)]
-        )
-    y_score = np.asarray(y_score, dtype=float)
-    if y_score.ndim != 2:
-        raise ValueError(
-            "y_score must have shape (n_samples, n_labels) or be a list of n_labels arrays of "
-            f"shape (n_samples, n_classes); got an array of shape {y_score.shape}."
-        )
-    return y_score
-
-
-def _check_scores(y_true, y_score):
-    y_score = _as_label_scores(y_score)
-    if y_score.shape != y_true.shape:
-        raise ValueError(
-            f"y_true and y_score have different shapes: {y_true.shape} and {y_score.shape}."
-        )
-    if not np.isfinite(y_score).all():
-        raise ValueError("y_score contains NaN or infinity.")
-    return y_score
+def _check_pair(y_true, y_pred):
+    """``y_true`` and ``y_pred`` as 0/1 matrices of one shape, and ``y_true``'s column names."""
+    y_true, columns = _check_indicator(y_true, "y_true")
+    y_pred, _ = _check_indicator(y_pred, "y_pred")
+    check_consistent_shape(y_true, y_pred, ("y_true", "y_pred"))
+    return y_true, y_pred, columns
 
 
 def _varying_labels(y_true):
@@ -196,12 +121,7 @@ def subset_accuracy_score(y_true, y_pred, *, sample_weight=None):
     >>> subset_accuracy_score([[1, 0], [1, 1]], [[1, 0], [1, 0]])
     0.5
     """
-    y_true, _ = _check_indicator(y_true, "y_true")
-    y_pred, _ = _check_indicator(y_pred, "y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
-        )
+    y_true, y_pred, _ = _check_pair(y_true, y_pred)
     return float(accuracy_score(y_true, y_pred, sample_weight=sample_weight))
 
 
@@ -239,7 +159,7 @@ def macro_roc_auc_score(y_true, y_score, *, sample_weight=None):
     1.0
     """
     y_true, _ = _check_indicator(y_true, "y_true")
-    y_score = _check_scores(y_true, y_score)
+    y_score = check_scores(y_score, y_true=y_true)
     valid = _varying_labels(y_true)
     if not valid.any():
         warnings.warn(
@@ -279,17 +199,8 @@ def brier_score_per_label(y_true, y_score):
     array([0.1 , 0.25])
     """
     y_true, _ = _check_indicator(y_true, "y_true")
-    y_score = _check_probabilities(y_true, y_score)
+    y_score = check_scores(y_score, y_true=y_true, proba=True)
     return np.mean((y_score - y_true) ** 2, axis=0)
-
-
-def _check_probabilities(y_true, y_score):
-    y_score = _check_scores(y_true, y_score)
-    if y_true.shape[0] == 0:
-        raise ValueError("y_true and y_score must have at least one sample.")
-    if ((y_score < 0) | (y_score > 1)).any():
-        raise ValueError("y_score must hold probabilities in [0, 1].")
-    return y_score
 
 
 def _ece(y, s, n_bins):
@@ -333,12 +244,11 @@ def expected_calibration_error(y_true, y_score, *, n_bins=10, average=None):
     >>> expected_calibration_error([[1], [0], [1], [0]], [[0.9], [0.9], [0.1], [0.1]])
     array([0.4])
     """
-    if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}.")
+    n_bins = check_number(n_bins, "n_bins", low=1, integer=True)
     if average not in (None, "macro", "micro"):
         raise ValueError(f"average must be None, 'macro' or 'micro'; got {average!r}.")
     y_true, _ = _check_indicator(y_true, "y_true")
-    y_score = _check_probabilities(y_true, y_score)
+    y_score = check_scores(y_score, y_true=y_true, proba=True)
     if average == "micro":
         return _ece(y_true.ravel().astype(float), y_score.ravel(), n_bins)
     per_label = np.array(
@@ -358,7 +268,7 @@ def _label_scores(estimator, X):
             f"{type(estimator).__name__} has neither predict_proba nor decision_function; "
             "score-based metrics need one of them."
         )
-    return _as_label_scores(y_score, classes=getattr(estimator, "classes_", None))
+    return as_label_scores(y_score, classes=getattr(estimator, "classes_", None))
 
 
 class _LabelScoreScorer:
@@ -543,12 +453,7 @@ def multilabel_report(y_true, y_pred, y_score=None, target_names=None, zero_divi
     >>> report.loc["1", ["precision", "recall", "support"]].tolist()
     [1.0, 0.5, 2.0]
     """
-    y_true, columns = _check_indicator(y_true, "y_true")
-    y_pred, _ = _check_indicator(y_pred, "y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
-        )
+    y_true, y_pred, columns = _check_pair(y_true, y_pred)
     n_samples, n_labels = y_true.shape
     if target_names is None:
         target_names = columns if columns is not None else [str(j) for j in range(n_labels)]
@@ -593,7 +498,7 @@ def multilabel_report(y_true, y_pred, y_score=None, target_names=None, zero_divi
         index=index,
     )
     if y_score is not None:
-        y_score = _check_scores(y_true, y_score)
+        y_score = check_scores(y_score, y_true=y_true)
         per_label, averages = _roc_auc_columns(y_true, y_score)
         report["roc_auc"] = [*per_label, *averages.values(), np.nan, np.nan]
         if n_samples and ((y_score >= 0) & (y_score <= 1)).all():
@@ -633,6 +538,5 @@ def format_report(report, digits=3):
     hamming loss                           0.250        2
     subset accuracy                        0.500        2
     """
-    if not isinstance(digits, numbers.Integral) or digits < 0:
-        raise ValueError(f"digits must be a non-negative integer; got {digits!r}.")
+    digits = check_number(digits, "digits", low=0, integer=True)
     return report.to_string(float_format=f"{{:.{digits}f}}".format, na_rep="")

@@ -19,7 +19,6 @@ import numbers
 from itertools import chain
 
 import numpy as np
-import scipy.sparse as sp
 from iterstrat.ml_stratifiers import IterativeStratification
 from sklearn.model_selection._split import (
     BaseShuffleSplit,
@@ -28,7 +27,9 @@ from sklearn.model_selection._split import (
     _validate_shuffle_split,
 )
 from sklearn.utils import _safe_indexing, check_random_state, indexable
-from sklearn.utils.validation import _num_samples, check_array
+from sklearn.utils.validation import _num_samples
+
+from skml._validation import check_label_matrix
 
 __all__ = [
     "MultilabelStratifiedKFold",
@@ -38,30 +39,29 @@ __all__ = [
 ]
 
 
-def _check_label_matrix(y, name="y"):
-    """Validate a multi-label indicator matrix and return it as a boolean ndarray."""
-    if y is None:
-        raise ValueError(
-            f"{name} is required: multi-label stratification needs the label indicator "
-            "matrix of shape (n_samples, n_labels)."
-        )
-    if sp.issparse(y):
-        y = y.toarray()
-    y = check_array(y, ensure_2d=False, dtype=None, input_name=name)
-    if y.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D label indicator matrix of shape (n_samples, n_labels); "
-            f"got an array of shape {y.shape}. For a single binary label pass "
-            f"{name}.reshape(-1, 1); for multiclass targets use scikit-learn's "
-            "StratifiedKFold or StratifiedShuffleSplit."
-        )
-    if not np.isin(y, (0, 1)).all():
-        values = np.unique(y[~np.isin(y, (0, 1))])[:5]
-        raise ValueError(
-            f"{name} must be a label indicator matrix holding only 0 and 1; "
-            f"got other values such as {values.tolist()}."
-        )
-    return y.astype(bool)
+class _LabelMatrixSplitMixin:
+    """``split`` for the multi-label splitters: ``y`` is checked, then split by the base class."""
+
+    def split(self, X, y, groups=None):
+        """Generate indices to split data into training and test set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; only its length is used, so ``np.zeros(n_samples)`` will do.
+        y : {array-like, sparse matrix} of shape (n_samples, n_labels)
+            Label indicator matrix the splits are stratified on.
+        groups : object
+            Ignored, exists for compatibility.
+
+        Yields
+        ------
+        train : ndarray
+            The training set indices for that split, in increasing order.
+        test : ndarray
+            The testing set indices for that split, in increasing order.
+        """
+        return super().split(X, check_label_matrix(y, "y", dtype=bool), groups)
 
 
 def _splitting_rng(random_state, shuffle):
@@ -141,7 +141,7 @@ def _kfold_parts(y, n_splits, rng, shuffle):
     return _rebalance(y, parts, target, rng)
 
 
-class MultilabelStratifiedKFold(_BaseKFold):
+class MultilabelStratifiedKFold(_LabelMatrixSplitMixin, _BaseKFold):
     """Multi-label stratified K-fold cross-validator.
 
     Splits the samples into ``n_splits`` folds by iterative stratification (Sechidis et al.,
@@ -210,30 +210,8 @@ class MultilabelStratifiedKFold(_BaseKFold):
         for fold in range(self.n_splits):
             yield parts == fold
 
-    def split(self, X, y, groups=None):
-        """Generate indices to split data into training and test set.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; only its length is used, so ``np.zeros(n_samples)`` will do.
-        y : {array-like, sparse matrix} of shape (n_samples, n_labels)
-            Label indicator matrix the folds are stratified on.
-        groups : object
-            Ignored, exists for compatibility.
-
-        Yields
-        ------
-        train : ndarray
-            The training set indices for that split, in increasing order.
-        test : ndarray
-            The testing set indices for that split, in increasing order.
-        """
-        y = _check_label_matrix(y)
-        return super().split(X, y, groups)
-
-
-class RepeatedMultilabelStratifiedKFold(_RepeatedSplits):
+class RepeatedMultilabelStratifiedKFold(_LabelMatrixSplitMixin, _RepeatedSplits):
     """Repeated multi-label stratified K-fold cross-validator.
 
     Repeats :class:`MultilabelStratifiedKFold` ``n_repeats`` times, shuffling differently in
@@ -271,30 +249,8 @@ class RepeatedMultilabelStratifiedKFold(_RepeatedSplits):
             n_splits=n_splits,
         )
 
-    def split(self, X, y, groups=None):
-        """Generate indices to split data into training and test set.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; only its length is used.
-        y : {array-like, sparse matrix} of shape (n_samples, n_labels)
-            Label indicator matrix the folds are stratified on.
-        groups : object
-            Ignored, exists for compatibility.
-
-        Yields
-        ------
-        train : ndarray
-            The training set indices for that split.
-        test : ndarray
-            The testing set indices for that split.
-        """
-        y = _check_label_matrix(y)
-        return super().split(X, y, groups)
-
-
-class MultilabelStratifiedShuffleSplit(BaseShuffleSplit):
+class MultilabelStratifiedShuffleSplit(_LabelMatrixSplitMixin, BaseShuffleSplit):
     """Multi-label stratified ShuffleSplit cross-validator.
 
     Draws ``n_splits`` random train/test splits by iterative stratification, so that train and
@@ -361,28 +317,6 @@ class MultilabelStratifiedShuffleSplit(BaseShuffleSplit):
             parts = _exact_parts(y, sizes, rng, shuffle=True)
             yield np.flatnonzero(parts == 0), np.flatnonzero(parts == 1)
 
-    def split(self, X, y, groups=None):
-        """Generate indices to split data into training and test set.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; only its length is used.
-        y : {array-like, sparse matrix} of shape (n_samples, n_labels)
-            Label indicator matrix the splits are stratified on.
-        groups : object
-            Ignored, exists for compatibility.
-
-        Yields
-        ------
-        train : ndarray
-            The training set indices for that split, in increasing order.
-        test : ndarray
-            The testing set indices for that split, in increasing order.
-        """
-        y = _check_label_matrix(y)
-        return super().split(X, y, groups)
-
 
 def multilabel_train_test_split(
     *arrays, test_size=None, train_size=None, random_state=None, shuffle=True, stratify=None
@@ -439,7 +373,7 @@ def multilabel_train_test_split(
     arrays = indexable(*arrays)
     n_samples = _num_samples(arrays[0])
     name = "stratify" if stratify is not None else "y (the last array, used as stratify)"
-    y = _check_label_matrix(arrays[-1] if stratify is None else stratify, name=name)
+    y = check_label_matrix(arrays[-1] if stratify is None else stratify, name, dtype=bool)
     if y.shape[0] != n_samples:
         raise ValueError(
             f"stratify has {y.shape[0]} samples but the arrays have {n_samples}; "

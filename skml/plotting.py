@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from skml._validation import check_number, check_scores, check_thresholds
+
 __all__ = ["plot_calibration", "plot_history", "plot_label_report", "plot_threshold_curve"]
 
 #: Index of the rows of :func:`skml.metrics.multilabel_report` that are not labels.
@@ -266,14 +268,12 @@ def _label_index(label, n_labels, names):
 def _threshold_grid(thresholds):
     if thresholds is None:
         return np.linspace(0.0, 1.0, 101)
-    grid = np.asarray(thresholds, dtype=float)
-    if grid.ndim != 1 or grid.size == 0:
+    shape = np.shape(thresholds)
+    if len(shape) != 1 or shape[0] == 0:
         raise ValueError(
-            f"thresholds must be a non-empty 1-D array; got an array of shape {grid.shape}."
+            f"thresholds must be a non-empty 1-D array; got an array of shape {shape}."
         )
-    if not np.isfinite(grid).all():
-        raise ValueError("thresholds contains NaN or infinity.")
-    return np.sort(grid)
+    return np.sort(check_thresholds(thresholds, shape[0]))
 
 
 def _f1_and_error_rate(y, s, grid):
@@ -341,14 +341,12 @@ def plot_threshold_curve(y_true, y_score, label=0, ax=None, thresholds=None, tar
     [[1.0], [0.0]]
     """
     _check_matplotlib("plot_threshold_curve")
-    from skml.metrics import _check_indicator, _check_scores
+    from skml.metrics import _check_indicator
     from skml.thresholds import tune_thresholds
 
     y_true, columns = _check_indicator(y_true, "y_true")
-    y_score = _check_scores(y_true, y_score)
-    n_samples, n_labels = y_true.shape
-    if n_samples == 0:
-        raise ValueError("y_true and y_score must have at least one sample.")
+    y_score = check_scores(y_score, y_true=y_true)
+    n_labels = y_true.shape[1]
     names = columns
     if target_names is not None:
         names = [str(name) for name in target_names]
@@ -446,12 +444,11 @@ def plot_calibration(y_true, y_score, labels=None, n_bins=10, ax=None, target_na
     [0.0, 1.0]
     """
     _check_matplotlib("plot_calibration")
-    from skml.metrics import _check_indicator, _check_probabilities, _ece
+    from skml.metrics import _check_indicator, _ece
 
-    if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}.")
+    n_bins = check_number(n_bins, "n_bins", low=1, integer=True)
     y_true, columns = _check_indicator(y_true, "y_true")
-    y_score = _check_probabilities(y_true, y_score)
+    y_score = check_scores(y_score, y_true=y_true, proba=True)
     n_labels = y_true.shape[1]
     names = columns
     if target_names is not None:

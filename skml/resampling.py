@@ -32,30 +32,16 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, _num_samples, check_array
 
+from skml._validation import check_label_matrix
+
 __all__ = ["MLROS", "MLSMOTE", "imbalance_ratio_per_label", "mean_imbalance_ratio"]
 
 
-def _check_label_matrix(y):
-    """Validate a multi-label indicator matrix; return it as an ndarray of its own dtype."""
-    if y is None:
-        raise ValueError("y is required: the samplers need the label indicator matrix.")
-    if sp.issparse(y):
-        y = y.toarray()
-    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-    if y.ndim != 2:
-        raise ValueError(
-            "y must be a 2-D label indicator matrix of shape (n_samples, n_labels); "
-            f"got an array of shape {y.shape}. For a single binary label pass y.reshape(-1, 1)."
-        )
-    if not np.isin(y, (0, 1)).all():
-        values = np.unique(y[~np.isin(y, (0, 1))])[:5]
-        raise ValueError(
-            f"y must be a binary label indicator matrix holding only 0 and 1; "
-            f"got other values such as {values.tolist()}."
-        )
-    if y.dtype == object:
-        y = y.astype(np.int64)
-    return y
+def _check_labels(y):
+    """``y`` as a 0/1 ndarray, in the input's own dtype when that is a NumPy number or bool."""
+    dtypes = list(y.dtypes) if isinstance(y, pd.DataFrame) else [getattr(y, "dtype", None)]
+    numpy = dtypes and all(isinstance(d, np.dtype) and d.kind in "biuf" for d in dtypes)
+    return check_label_matrix(y, "y", dtype=np.result_type(*dtypes) if numpy else np.int64)
 
 
 def _imbalance_ratios(counts):
@@ -91,7 +77,7 @@ def imbalance_ratio_per_label(y):
     >>> imbalance_ratio_per_label([[1, 0], [1, 1], [1, 0], [1, 0]])
     array([1., 4.])
     """
-    return _imbalance_ratios(_check_label_matrix(y).sum(axis=0))
+    return _imbalance_ratios(_check_labels(y).sum(axis=0))
 
 
 def mean_imbalance_ratio(y):
@@ -238,7 +224,7 @@ class MLROS(_MultilabelOversampler):
         self.random_state = random_state
 
     def _check_X_y(self, X, y):
-        y_array = _check_label_matrix(y)
+        y_array = _check_labels(y)
         if sp.issparse(X):
             X = X.tocsr()
         _check_length(X, y_array)
@@ -373,7 +359,7 @@ class MLSMOTE(_MultilabelOversampler):
                 "MLSMOTE needs dense numeric X; got a sparse matrix. Convert it with "
                 "X.toarray(), or use MLROS, which supports sparse X."
             )
-        y_array = _check_label_matrix(y)
+        y_array = _check_labels(y)
         X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
         _check_length(X, y_array)
         return X, y_array

@@ -1,37 +1,152 @@
 """Decision rules for multi-label scores: per-label threshold tuning, min-labels and top-k.
 
 Pure NumPy. Scores are usually the sigmoid probabilities of a classifier, and a label is
-predicted when its score is ``>=`` its threshold.
+predicted when its score is ``>=`` its threshold. The objectives a threshold can be tuned for
+are registered once, in :data:`RULES`.
 """
 
-import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["apply_thresholds", "top_k", "tune_thresholds"]
+from skml._validation import (
+    check_consistent_shape,
+    check_label_matrix,
+    check_number,
+    check_per_label,
+    check_scores,
+    check_thresholds,
+)
 
-_METRICS = ("f1", "fbeta", "accuracy", "balanced_accuracy", "recall", "precision")
+__all__ = ["RULES", "Rule", "apply_thresholds", "check_rule", "top_k", "tune_thresholds"]
+
 # At most this many cuts are scored with a user callable, which costs one call per cut.
 _MAX_CALLABLE_CUTS = 256
 
 
-def _check_scores(y_score, name="y_score"):
-    y_score = np.asarray(y_score, dtype=float)
-    if y_score.ndim != 2:
+@dataclass(frozen=True)
+class Rule:
+    """A per-label objective of :func:`tune_thresholds`, computed from confusion counts.
+
+    Parameters
+    ----------
+    name : str
+        Its key in :data:`RULES`.
+    score : callable
+        ``score(tp, fp, n_pos, n_neg, beta)``: the objective, higher is better, of predictions
+        with ``tp`` true and ``fp`` false positives on a label with ``n_pos`` positive and
+        ``n_neg`` negative samples; vectorised over arrays of ``tp`` and ``fp``. Undefined
+        ratios count as 0 (scikit-learn's ``zero_division=0``).
+    requires : str or None, default=None
+        The constraint the rule cannot do without (``"min_precision"`` or ``"min_recall"``).
+    why : str, default=""
+        Why, for the message when it is missing.
+    """
+
+    name: str
+    score: Callable
+    requires: str | None = None
+    why: str = ""
+
+    def __call__(self, y_true, y_pred, beta=1.0):
+        """The objective of one label's 0/1 predictions ``y_pred`` against ``y_true``."""
+        y_true = np.asarray(y_true).astype(bool)
+        y_pred = np.asarray(y_pred).astype(bool)
+        n_pos = int(y_true.sum())
+        tp = int((y_true & y_pred).sum())
+        fp = int(y_pred.sum()) - tp
+        return float(self.score(tp, fp, n_pos, y_true.size - n_pos, beta))
+
+
+def _ratio(numerator, denominator):
+    numerator, denominator = np.broadcast_arrays(
+        np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    )
+    return np.divide(numerator, denominator, out=np.zeros(numerator.shape), where=denominator > 0)
+
+
+def _fbeta(tp, fp, n_pos, n_neg, beta):
+    b2 = beta * beta
+    return _ratio((1.0 + b2) * tp, tp + fp + b2 * n_pos)
+
+
+def _f1(tp, fp, n_pos, n_neg, beta):
+    return _fbeta(tp, fp, n_pos, n_neg, 1.0)
+
+
+def _accuracy(tp, fp, n_pos, n_neg, beta):
+    return _ratio(tp - fp + n_neg, n_pos + n_neg)
+
+
+def _balanced_accuracy(tp, fp, n_pos, n_neg, beta):
+    # The mean of the rates defined on the label, as scikit-learn's balanced_accuracy_score.
+    rates = [_ratio(tp, n_pos)] * (n_pos > 0) + [_ratio(n_neg - fp, n_neg)] * (n_neg > 0)
+    return sum(rates) / max(len(rates), 1)
+
+
+def _recall(tp, fp, n_pos, n_neg, beta):
+    return _ratio(tp, n_pos)
+
+
+def _precision(tp, fp, n_pos, n_neg, beta):
+    # Nothing predicted: precision is undefined and taken as 0, so "predict none" never wins a
+    # precision objective.
+    return _ratio(tp, tp + fp)
+
+
+#: Every objective of :func:`tune_thresholds` (and of
+#: :class:`~skml.tuning.TunedThresholdMultiLabelClassifier`), by name: a read-only mapping of
+#: names to :class:`Rule`. ``"accuracy"`` is 1 minus the label's share of the hamming loss.
+RULES = MappingProxyType(
+    {
+        "f1": Rule("f1", _f1),
+        "fbeta": Rule("fbeta", _fbeta),
+        "accuracy": Rule("accuracy", _accuracy),
+        "balanced_accuracy": Rule("balanced_accuracy", _balanced_accuracy),
+        "recall": Rule(
+            "recall",
+            _recall,
+            requires="min_precision",
+            why="the highest recall alone predicts every sample",
+        ),
+        "precision": Rule(
+            "precision",
+            _precision,
+            requires="min_recall",
+            why="the highest precision alone predicts almost nothing",
+        ),
+    }
+)
+
+
+def check_rule(metric, name="metric", **constraints):
+    """The :class:`Rule` named ``metric`` (a callable is returned as is), its constraint given.
+
+    Parameters
+    ----------
+    metric : str or callable
+        A key of :data:`RULES`, or ``f(y_true_label, y_pred_label) -> float``.
+    name : str, default="metric"
+        Name of the parameter, for the messages.
+    **constraints : dict
+        The constraints set (``min_precision``, ``min_recall``), None when not set.
+
+    Returns
+    -------
+    rule : Rule or callable
+    """
+    if callable(metric):
+        return metric
+    if not isinstance(metric, str) or metric not in RULES:
+        raise ValueError(f"{name} must be one of {list(RULES)} or a callable; got {metric!r}.")
+    rule = RULES[metric]
+    if rule.requires is not None and constraints.get(rule.requires) is None:
         raise ValueError(
-            f"{name} must be 2-D (n_samples, n_labels), got an array of shape {y_score.shape}."
+            f"{name}={metric!r} needs {rule.requires} (e.g. {rule.requires}=0.8): {rule.why}."
         )
-    if not np.isfinite(y_score).all():
-        raise ValueError(f"{name} contains NaN or infinity.")
-    return y_score
-
-
-def _check_int(name, value, low, high):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}.")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}.")
-    return int(value)
+    return rule
 
 
 def _cut_thresholds(values):
@@ -58,8 +173,8 @@ def _cut_scores(y, s, metric, beta):
 
     Returns ``(score, tp, counts, thresholds)``; cut ``c`` predicts the ``counts[c]``
     highest-scoring samples, ``c = 0`` predicting none, with threshold ``thresholds[c]``.
-    Integer counts keep F1 and accuracy exact, so equal values compare equal and ties are
-    found exactly.
+    A :class:`Rule` scores every cut at once from integer counts, so equal values compare
+    equal and ties are found exactly; a callable is called on some cuts.
     """
     n = y.size
     n_pos = int(y.sum())
@@ -73,31 +188,18 @@ def _cut_scores(y, s, metric, beta):
     counts = np.concatenate(([0], ends + 1))
     fp = counts - tp
     thresholds = _cut_thresholds(s_sorted[ends])
-    if callable(metric):
-        score = np.full(counts.size, -np.inf)
-        if counts.size > _MAX_CALLABLE_CUTS:
-            cuts = np.unique(np.linspace(0, counts.size - 1, _MAX_CALLABLE_CUTS).round())
-            cuts = cuts.astype(int)
-        else:
-            cuts = np.arange(counts.size)
-        rank = np.empty(n, dtype=np.int64)
-        rank[order] = np.arange(n)
-        for c in cuts:
-            score[c] = float(metric(y, (rank < counts[c]).astype(int)))
-    elif metric == "accuracy":
-        # 1 - this label's hamming loss, times n: (tp + n_neg - fp).
-        score = (tp - fp + n_neg).astype(float)
-    elif metric == "balanced_accuracy":
-        score = (tp / max(n_pos, 1) + (n_neg - fp) / max(n_neg, 1)) / 2
-    elif metric == "recall":
-        score = tp / max(n_pos, 1)
-    elif metric == "precision":
-        # Nothing predicted: precision is undefined and taken as 0 (scikit-learn's
-        # zero_division=0), so "predict none" never wins a precision objective.
-        score = np.divide(tp, counts, out=np.zeros(counts.size), where=counts > 0)
-    else:  # "f1", "fbeta": (1 + b2) tp / ((1 + b2) tp + b2 fn + fp)
-        b2 = 1.0 if metric == "f1" else beta * beta
-        score = (1.0 + b2) * tp / (tp + fp + b2 * n_pos)
+    if isinstance(metric, Rule):
+        return metric.score(tp, fp, n_pos, n_neg, beta), tp, counts, thresholds
+    score = np.full(counts.size, -np.inf)
+    if counts.size > _MAX_CALLABLE_CUTS:
+        cuts = np.unique(np.linspace(0, counts.size - 1, _MAX_CALLABLE_CUTS).round())
+        cuts = cuts.astype(int)
+    else:
+        cuts = np.arange(counts.size)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    for c in cuts:
+        score[c] = float(metric(y, (rank < counts[c]).astype(int)))
     return score, tp, counts, thresholds
 
 
@@ -113,7 +215,8 @@ def _tune_label(y, s, metric, default, *, beta, min_precision, min_recall, shrin
         # A constant label: nothing to separate. F1 of an all-negative label and every
         # objective but F1 and accuracy are undefined; with shrinkage on, the weight of the
         # data is 0 for a constant label anyway.
-        if shrinkage > 0 or not (metric == "accuracy" or (metric == "f1" and n_pos > 0)):
+        name = metric.name if isinstance(metric, Rule) else None
+        if shrinkage > 0 or not (name == "accuracy" or (name == "f1" and n_pos > 0)):
             return default
     score, tp, counts, thresholds = _cut_scores(y, s, metric, beta)
     # Constraints: the caller's first (precision, then recall), then the positive-rate cap.
@@ -149,34 +252,11 @@ def _tune_label(y, s, metric, default, *, beta, min_precision, min_recall, shrin
     return threshold
 
 
-def _per_label_values(value, n_labels, name, low, high, low_open=False):
-    """A scalar or an array of shape (n_labels,) in label order, as floats, checked."""
+def _constraint(value, n_labels, name):
+    """A minimum precision or recall per label, or Nones when it is not set."""
     if value is None:
         return [None] * n_labels
-    try:
-        values = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number or {n_labels} numbers; got {value!r}.") from exc
-    if values.ndim == 0:
-        values = np.full(n_labels, values.item())
-    if values.shape != (n_labels,):
-        raise ValueError(
-            f"{name} must be a number or have shape (n_labels,) = ({n_labels},); got shape "
-            f"{values.shape}."
-        )
-    bad = (
-        ~np.isfinite(values) | (values > high) | ((values <= low) if low_open else (values < low))
-    )
-    if bad.any():
-        bounds = f"{'(' if low_open else '['}{low}, {high}]"
-        raise ValueError(f"{name} must be in {bounds}; got {values[bad][:5].tolist()}.")
-    return values.tolist()
-
-
-def _check_real(name, value, low):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= low:
-        raise ValueError(f"{name} must be a number >= {low}, got {value!r}.")
-    return float(value)
+    return check_per_label(value, n_labels, name=name, default=0.0, low=0, high=1).tolist()
 
 
 def tune_thresholds(
@@ -240,14 +320,15 @@ def tune_thresholds(
         loss; ``"balanced_accuracy"``: mean of the true positive and true negative rates;
         ``"recall"`` (needs ``min_precision``): the highest recall whose precision is at least
         ``min_precision``; ``"precision"`` (needs ``min_recall``): the highest precision whose
-        recall is at least ``min_recall``. A callable ``f(y_true_label, y_pred_label) ->
-        float`` gets 1-D 0/1 arrays of one label; it is evaluated on every cut, or on 256
-        cuts evenly spaced in rank when there are more.
+        recall is at least ``min_recall``. The names are the keys of :data:`RULES`. A callable
+        ``f(y_true_label, y_pred_label) -> float`` gets 1-D 0/1 arrays of one label; it is
+        evaluated on every cut, or on 256 cuts evenly spaced in rank when there are more.
     default : float, default=0.5
         The safe threshold: that of constant labels, and the value ``shrinkage`` pulls
         toward.
-    beta : float or array-like of shape (n_labels,), default=1.0
-        Weight of recall in ``"fbeta"`` (``beta=2`` counts recall twice as much as precision).
+    beta : float, array-like of shape (n_labels,) or dict, default=1.0
+        Weight of recall in ``"fbeta"`` (``beta=2`` counts recall twice as much as precision);
+        a dict is keyed by label index.
     min_precision : float or array-like of shape (n_labels,), default=None
         Only cuts with at least this precision on the data are considered (predicting nothing
         always qualifies). Works with any metric.
@@ -279,51 +360,27 @@ def tune_thresholds(
     >>> tune_thresholds(y_true, y_score)  # 2 positives: weight 2 / 12 on the data
     array([0.475])
     """
-    if not callable(metric) and metric not in _METRICS:
-        raise ValueError(f"metric must be one of {list(_METRICS)} or a callable, got {metric!r}.")
-    if not isinstance(default, numbers.Real) or isinstance(default, bool):
-        raise ValueError(f"default must be a number, got {default!r}.")
-    shrinkage = _check_real("shrinkage", shrinkage, 0)
-    if max_positive_ratio is not None:
-        max_positive_ratio = _check_real("max_positive_ratio", max_positive_ratio, 1)
-    if metric == "recall" and min_precision is None:
-        raise ValueError(
-            "metric='recall' needs min_precision: the highest recall alone predicts every sample."
-        )
-    if metric == "precision" and min_recall is None:
-        raise ValueError(
-            "metric='precision' needs min_recall: the highest precision alone predicts "
-            "almost nothing."
-        )
-    if hasattr(y_true, "toarray"):
-        y_true = y_true.toarray()
-    y_true = np.asarray(y_true)
-    y_score = _check_scores(y_score)
-    if y_true.ndim != 2:
-        raise ValueError(
-            f"y_true must be 2-D (n_samples, n_labels), got an array of shape {y_true.shape}."
-        )
-    if y_true.shape != y_score.shape:
-        raise ValueError(
-            f"y_true and y_score must have the same shape, got {y_true.shape} and {y_score.shape}."
-        )
-    if y_true.shape[0] == 0:
-        raise ValueError("y_true and y_score must have at least one sample.")
-    if not np.isin(y_true, (0, 1)).all():
-        raise ValueError("y_true must contain only 0 and 1.")
+    rule = check_rule(metric, min_precision=min_precision, min_recall=min_recall)
+    default = check_number(default, "default")
+    shrinkage = check_number(shrinkage, "shrinkage", low=0)
+    max_positive_ratio = check_number(
+        max_positive_ratio, "max_positive_ratio", low=1, allow_none=True
+    )
+    y_score = check_scores(y_score)
+    y_true = check_label_matrix(y_true, "y_true", dtype=np.int64)
+    check_consistent_shape(y_true, y_score, ("y_true", "y_score"))
     n_labels = y_true.shape[1]
-    betas = _per_label_values(beta, n_labels, "beta", 0, np.inf, low_open=True)
-    precisions = _per_label_values(min_precision, n_labels, "min_precision", 0, 1)
-    recalls = _per_label_values(min_recall, n_labels, "min_recall", 0, 1)
-    y_true = y_true.astype(np.int64)
+    betas = check_per_label(beta, n_labels, name="beta", default=1.0, low=0, low_open=True)
+    precisions = _constraint(min_precision, n_labels, "min_precision")
+    recalls = _constraint(min_recall, n_labels, "min_recall")
     return np.array(
         [
             _tune_label(
                 y_true[:, j],
                 y_score[:, j],
-                metric,
-                float(default),
-                beta=betas[j],
+                rule,
+                default,
+                beta=float(betas[j]),
                 min_precision=precisions[j],
                 min_recall=recalls[j],
                 shrinkage=shrinkage,
@@ -342,8 +399,9 @@ def apply_thresholds(y_score, thresholds, min_labels=0):
     ----------
     y_score : array-like of shape (n_samples, n_labels)
         Scores, usually probabilities.
-    thresholds : float or array-like of shape (n_labels,)
-        A label is predicted when its score is ``>=`` its threshold.
+    thresholds : float, array-like of shape (n_labels,) or dict
+        Finite values; a label is predicted when its score is ``>=`` its threshold. A dict is
+        keyed by label index, and the labels it leaves out get 0.5.
     min_labels : int, default=0
         Every sample gets at least this many labels, in [0, n_labels]: a sample with fewer
         also gets its highest-scoring labels not yet predicted, ties going to the lower label
@@ -361,17 +419,10 @@ def apply_thresholds(y_score, thresholds, min_labels=0):
     array([[0, 1, 0],
            [1, 1, 0]])
     """
-    y_score = _check_scores(y_score)
+    y_score = check_scores(y_score)
     n_labels = y_score.shape[1]
-    thresholds = np.asarray(thresholds, dtype=float)
-    if thresholds.ndim > 1 or (thresholds.ndim == 1 and thresholds.shape != (n_labels,)):
-        raise ValueError(
-            f"thresholds must be a number or have shape (n_labels,) = ({n_labels},), "
-            f"got shape {thresholds.shape}."
-        )
-    if np.isnan(thresholds).any():
-        raise ValueError("thresholds contains NaN.")
-    min_labels = _check_int("min_labels", min_labels, 0, n_labels)
+    thresholds = check_thresholds(thresholds, n_labels, target="y_score")
+    min_labels = check_number(min_labels, "min_labels", low=0, high=n_labels, integer=True)
     y_pred = (y_score >= thresholds).astype(int)
     if min_labels == 0:
         return y_pred
@@ -412,7 +463,7 @@ def top_k(y_score, k):
     >>> indices
     array([[1, 2]])
     """
-    y_score = _check_scores(y_score)
-    k = _check_int("k", k, 1, y_score.shape[1])
+    y_score = check_scores(y_score)
+    k = check_number(k, "k", low=1, high=y_score.shape[1], integer=True)
     indices = np.argsort(-y_score, axis=1, kind="stable")[:, :k]
     return indices, np.take_along_axis(y_score, indices, axis=1)

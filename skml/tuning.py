@@ -15,20 +15,19 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    fbeta_score,
-    precision_score,
-    recall_score,
-)
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from skml._validation import check_label_matrix, check_per_label
-from skml.thresholds import _METRICS, apply_thresholds, top_k, tune_thresholds
+from skml._validation import (
+    as_label_scores,
+    check_label_matrix,
+    check_number,
+    check_per_label,
+    positive_column,
+)
+from skml.thresholds import RULES, Rule, apply_thresholds, check_rule, top_k, tune_thresholds
 
 __all__ = ["TunedThresholdMultiLabelClassifier"]
 
@@ -46,12 +45,6 @@ def _label_names(y, n_labels):
 
 def _check_targets(y):
     """``(y_fit, y_matrix)``: what the inner estimator gets, and the 0/1 int8 matrix."""
-    if y is None:
-        # scikit-learn's wording, which its estimator checks look for.
-        raise ValueError(
-            "This multi-label estimator requires y to be passed, but the target y is None: "
-            "pass a label indicator matrix of shape (n_samples, n_labels)."
-        )
     y_matrix = check_label_matrix(y, "y")
     # A DataFrame goes through, so that an inner skml estimator learns the label names.
     y_fit = y if hasattr(y, "iloc") and hasattr(y, "columns") else y_matrix
@@ -66,8 +59,6 @@ def _label_proba(estimator, X, n_labels, caller):
     ``classes_``; a label seen with one class only in training has a single column and scores
     0 (never positive) or 1 (always positive).
     """
-    from skml.metrics import _as_label_scores, _positive_column
-
     raw = estimator.predict_proba(X)
     classes = getattr(estimator, "classes_", None)
     if (
@@ -82,9 +73,9 @@ def _label_proba(estimator, X, n_labels, caller):
     ):
         # One label: scikit-learn estimators treat y of shape (n, 1) as a single binary
         # target and return its (n_samples, n_classes) probabilities.
-        proba = _positive_column(raw, classes)[:, None]
+        proba = positive_column(raw, classes)[:, None]
     else:
-        proba = _as_label_scores(raw, classes=getattr(estimator, "classes_", None))
+        proba = as_label_scores(raw, classes=getattr(estimator, "classes_", None))
     if proba.ndim != 2 or proba.shape[1] != n_labels:
         raise ValueError(
             f"{caller}: predict_proba of {type(estimator).__name__} gave scores of shape "
@@ -195,19 +186,11 @@ def _multilabel_tags(meta, tags):
 # ------------------------------------------------------------------------------ the estimator
 
 
-def _objective(scoring, beta):
-    """The per-label objective as ``f(y_true, y_pred) -> float`` (for ``best_scores_``)."""
-    if callable(scoring):
-        return scoring
-    if scoring in ("f1", "fbeta"):
-        b = 1.0 if scoring == "f1" else beta
-        return lambda t, p: fbeta_score(t, p, beta=b, zero_division=0)
-    return {
-        "accuracy": accuracy_score,
-        "balanced_accuracy": balanced_accuracy_score,
-        "recall": lambda t, p: recall_score(t, p, zero_division=0),
-        "precision": lambda t, p: precision_score(t, p, zero_division=0),
-    }[scoring]
+def _score(objective, y_true, y_pred, beta):
+    """A label's objective: a :class:`~skml.thresholds.Rule` (with ``beta``) or a callable."""
+    if isinstance(objective, Rule):
+        return objective(y_true, y_pred, beta)
+    return objective(y_true, y_pred)
 
 
 class TunedThresholdMultiLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -312,7 +295,7 @@ class TunedThresholdMultiLabelClassifier(MetaEstimatorMixin, ClassifierMixin, Ba
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict_proba"])],
-        "scoring": [StrOptions(set(_METRICS)), callable],
+        "scoring": [StrOptions(set(RULES)), callable],
         "beta": "no_validation",
         "min_precision": "no_validation",
         "min_recall": "no_validation",
@@ -361,16 +344,9 @@ class TunedThresholdMultiLabelClassifier(MetaEstimatorMixin, ClassifierMixin, Ba
 
     def _per_label_parameters(self, classes):
         """``beta``, ``min_precision`` and ``min_recall`` as arrays in label order (or None)."""
-        if self.scoring == "recall" and self.min_precision is None:
-            raise ValueError(
-                "scoring='recall' needs min_precision (e.g. min_precision=0.8): the highest "
-                "recall alone predicts every sample."
-            )
-        if self.scoring == "precision" and self.min_recall is None:
-            raise ValueError(
-                "scoring='precision' needs min_recall (e.g. min_recall=0.8): the highest "
-                "precision alone predicts almost nothing."
-            )
+        check_rule(
+            self.scoring, "scoring", min_precision=self.min_precision, min_recall=self.min_recall
+        )
         beta = check_per_label(
             self.beta, classes, name="beta", default=1.0, low=0.0, low_open=True
         )
@@ -409,11 +385,7 @@ class TunedThresholdMultiLabelClassifier(MetaEstimatorMixin, ClassifierMixin, Ba
         y_fit, y_matrix = _check_targets(y)
         classes = _label_names(y, y_matrix.shape[1])
         beta, min_precision, min_recall = self._per_label_parameters(classes)
-        if self.min_labels > y_matrix.shape[1]:
-            raise ValueError(
-                f"min_labels must be in [0, n_labels] = [0, {y_matrix.shape[1]}]; "
-                f"got {self.min_labels}."
-            )
+        check_number(self.min_labels, "min_labels", low=0, high=y_matrix.shape[1], integer=True)
         y_tune, proba = _out_of_fold(
             self, X, y_fit, y_matrix, fit_params, self.refit, type(self).__name__
         )
@@ -430,9 +402,10 @@ class TunedThresholdMultiLabelClassifier(MetaEstimatorMixin, ClassifierMixin, Ba
         self.best_thresholds_ = thresholds
         self.thresholds_ = thresholds
         y_pred = (proba >= thresholds).astype(int)
+        objective = RULES[self.scoring] if isinstance(self.scoring, str) else self.scoring
         self.best_scores_ = np.array(
             [
-                float(_objective(self.scoring, beta[j])(y_tune[:, j], y_pred[:, j]))
+                float(_score(objective, y_tune[:, j], y_pred[:, j], beta[j]))
                 for j in range(y_tune.shape[1])
             ]
         )

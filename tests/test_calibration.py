@@ -19,8 +19,9 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skml._validation import as_label_scores
 from skml.calibration import CalibratedMultiLabelClassifier
-from skml.metrics import _as_label_scores, brier_score_per_label, expected_calibration_error
+from skml.metrics import brier_score_per_label, expected_calibration_error
 from skml.tuning import TunedThresholdMultiLabelClassifier
 
 
@@ -78,7 +79,7 @@ def redundant_data():
 def test_calibration_improves_brier_and_ece_of_naive_bayes(redundant_data, method):
     X, y, X_test, y_test = redundant_data
     raw = MultiOutputClassifier(GaussianNB()).fit(X, y)
-    raw_proba = _as_label_scores(raw.predict_proba(X_test), raw.classes_)
+    raw_proba = as_label_scores(raw.predict_proba(X_test), raw.classes_)
     calibrated = CalibratedMultiLabelClassifier(
         MultiOutputClassifier(GaussianNB()), method=method, cv=5, random_state=0
     ).fit(X, y)
@@ -110,7 +111,7 @@ def test_out_of_fold_calibrators_and_refit(data):
     clf = CalibratedMultiLabelClassifier(forest(), cv=3, random_state=0).fit(X, y)
     assert len(clf.calibrators_) == 4
     full = forest().fit(X, y)
-    raw = _as_label_scores(full.predict_proba(X_test), full.classes_)
+    raw = as_label_scores(full.predict_proba(X_test), full.classes_)
     expected = np.column_stack([c.predict(raw[:, j]) for j, c in enumerate(clf.calibrators_)])
     assert_allclose(clf.predict_proba(X_test), expected)
     assert clf.n_features_in_ == X.shape[1]

@@ -9,6 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.base import BaseEstimator, clone
 
+import skml.losses
 from skml.losses import (
     AsymmetricLoss,
     BinaryCrossentropy,
@@ -228,7 +229,9 @@ def test_set_params():
     assert loss.get_params() == {"gamma": 3.0, "alpha": None, "pos_weight": None}
     with pytest.raises(ValueError, match=r"Invalid parameter\(s\) \['beta'\] for FocalLoss"):
         loss.set_params(beta=1)
-    with pytest.raises(ValueError, match="alpha must be None or a number in"):
+    with pytest.raises(
+        ValueError, match=r"alpha must be None or a finite number in \[0, 1\]; got 2.0"
+    ):
         loss.set_params(gamma=1.0, alpha=2.0)
     assert loss.gamma == 3.0  # nothing changes when a value is rejected
 
@@ -300,18 +303,30 @@ def test_training_decreases_loss(loss):
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda: FocalLoss(gamma=-1), "gamma must be a finite number >= 0"),
-        (lambda: FocalLoss(gamma="2"), "gamma must be a finite number >= 0"),
-        (lambda: FocalLoss(gamma=np.inf), "gamma must be a finite number >= 0"),
-        (lambda: FocalLoss(alpha=1.5), r"alpha must be None or a number in \[0, 1\]"),
-        (lambda: FocalLoss(alpha=-0.1), r"alpha must be None or a number in \[0, 1\]"),
-        (lambda: AsymmetricLoss(gamma_neg=-2), "gamma_neg must be a finite number >= 0"),
-        (lambda: AsymmetricLoss(gamma_pos=-2), "gamma_pos must be a finite number >= 0"),
-        (lambda: AsymmetricLoss(clip=1.0), r"clip must be None or a number in \[0, 1\)"),
-        (lambda: AsymmetricLoss(clip=-0.1), r"clip must be None or a number in \[0, 1\)"),
-        (lambda: BinaryCrossentropy(pos_weight=-1.0), "pos_weight must be finite and >= 0"),
-        (lambda: BinaryCrossentropy(pos_weight=np.nan), "pos_weight must be finite and >= 0"),
-        (lambda: FocalLoss(pos_weight=[1.0, -2.0]), "pos_weight must be finite and >= 0"),
+        (lambda: FocalLoss(gamma=-1), r"gamma must be a finite number in \[0, inf\); got -1"),
+        (lambda: FocalLoss(gamma="2"), "gamma must be a finite number in .*; got '2'"),
+        (lambda: FocalLoss(gamma=np.inf), "gamma must be a finite number in .*; got inf"),
+        (lambda: FocalLoss(alpha=1.5), r"alpha must be None or a finite number in \[0, 1\]"),
+        (lambda: FocalLoss(alpha=-0.1), r"alpha must be None or a finite number in \[0, 1\]"),
+        (lambda: AsymmetricLoss(gamma_neg=-2), r"gamma_neg must be a finite number in \[0, inf\)"),
+        (lambda: AsymmetricLoss(gamma_pos=-2), r"gamma_pos must be a finite number in \[0, inf\)"),
+        (
+            lambda: AsymmetricLoss(clip=1.0),
+            r"clip must be None or a finite number in \[0, 1\); got 1.0",
+        ),
+        (lambda: AsymmetricLoss(clip=-0.1), r"clip must be None or a finite number in \[0, 1\)"),
+        (
+            lambda: BinaryCrossentropy(pos_weight=-1.0),
+            r"pos_weight must be a finite number in \[0, inf\)",
+        ),
+        (
+            lambda: BinaryCrossentropy(pos_weight=np.nan),
+            "pos_weight must be a finite number.*got nan",
+        ),
+        (
+            lambda: FocalLoss(pos_weight=[1.0, -2.0]),
+            r"pos_weight must hold finite values in \[0, inf\); got 1: -2.0",
+        ),
         (lambda: FocalLoss(pos_weight=[[1.0, 2.0]]), r"shape \(n_labels,\), got an array"),
         (lambda: FocalLoss(pos_weight=[]), r"shape \(n_labels,\), got an array"),
         (lambda: FocalLoss(pos_weight="heavy"), "pos_weight must be None, a number or"),
@@ -372,6 +387,28 @@ def test_get_loss_rejects_unknown():
         get_loss(3)
 
 
+def test_losses_is_the_one_read_only_registry_of_names():
+    registry = skml.losses.LOSSES
+    assert set(registry) == {"binary_crossentropy", "bce", "focal", "asymmetric", "asl"}
+    with pytest.raises(TypeError):
+        registry["mse"] = BinaryCrossentropy
+    for name, factory in registry.items():
+        assert type(get_loss(name)) is factory
+    with pytest.raises(ValueError) as excinfo:
+        get_loss("mse")
+    assert f"the allowed strings are {sorted(registry)}" in str(excinfo.value)
+
+
+def test_compute_pos_weight_keyed_and_scalar_weights():
+    y = np.array([[1, 0, 1], [0, 1, 1]])
+    by_name = compute_pos_weight(y, {"eel": 3.0}, label_names=["cat", "dog", "eel"])
+    assert_allclose(by_name, [1.0, 1.0, 3.0])
+    pd = pytest.importorskip("pandas")
+    series = pd.Series([2.0, 4.0], index=["eel", "cat"])
+    assert_allclose(compute_pos_weight(y, series, label_names=["cat", "dog", "eel"]), [4, 1, 2])
+    assert_allclose(compute_pos_weight(y, 2.0), [2.0, 2.0, 2.0])
+
+
 # ----------------------------------------------------------------------- compute_pos_weight
 
 
@@ -408,16 +445,16 @@ def test_compute_pos_weight_accepts_sparse():
     ("kwargs", "match"),
     [
         ({"class_weight": "auto"}, "class_weight must be None, 'balanced'"),
-        ({"class_weight": [1.0, 2.0]}, r"must have shape \(n_labels,\) = \(3,\)"),
-        ({"class_weight": [1.0, -2.0, 1.0]}, "class_weight must be finite and >= 0"),
-        ({"class_weight": [1.0, np.nan, 1.0]}, "class_weight must be finite and >= 0"),
+        ({"class_weight": [1.0, 2.0]}, r"class_weight has shape \(2,\) but y has 3 labels"),
+        ({"class_weight": [1.0, -2.0, 1.0]}, "class_weight must hold finite values.*got 1: -2.0"),
+        ({"class_weight": [1.0, np.nan, 1.0]}, "class_weight must hold finite values.*got 1: nan"),
         (
             {"class_weight": {"bat": 2.0, "dog": 1.0}, "label_names": ["cat", "dog", "eel"]},
-            r"keys \['bat'\] that are not in label_names",
+            r"class_weight names unknown label\(s\) \['bat'\]; the labels are \['cat'",
         ),
-        ({"class_weight": {5: 2.0}}, r"keys \[5\] that are not in label indices"),
-        ({"class_weight": {0: -1.0}}, "class_weight values must be finite numbers >= 0"),
-        ({"class_weight": {0: np.inf}}, "class_weight values must be finite numbers >= 0"),
+        ({"class_weight": {5: 2.0}}, r"unknown label\(s\) \[5\]; the labels are \[0, 1, 2\]"),
+        ({"class_weight": {0: -1.0}}, "class_weight must hold finite values.*got 0: -1.0"),
+        ({"class_weight": {0: np.inf}}, "class_weight must hold finite values.*got 0: inf"),
         ({"class_weight": {"a": 1.0}, "label_names": ["a"]}, "label_names has 1 entries"),
         ({"class_weight": "balanced", "max_weight": 0.5}, "max_weight must be None or a"),
     ],
@@ -429,7 +466,7 @@ def test_compute_pos_weight_rejects(kwargs, match):
 
 
 def test_compute_pos_weight_checks_y():
-    with pytest.raises(ValueError, match="y must be 2-D"):
+    with pytest.raises(ValueError, match="y must be a 2-D label indicator matrix"):
         compute_pos_weight([1, 0, 1], "balanced")
-    with pytest.raises(ValueError, match="y must contain only 0 and 1"):
+    with pytest.raises(ValueError, match="y must be a 0/1 label indicator matrix; values other"):
         compute_pos_weight([[2, 0], [0, 1]], "balanced")

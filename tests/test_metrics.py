@@ -218,7 +218,7 @@ def test_macro_roc_auc_input_conventions(data):
     [
         ([[1, 0], [0, 1]], [[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], "different shapes"),
         ([1, 0, 1], [0.2, 0.3, 0.4], "2-D label indicator"),
-        ([[2, 0], [0, 1]], [[0.1, 0.2], [0.1, 0.2]], "only 0 and 1"),
+        ([[2, 0], [0, 1]], [[0.1, 0.2], [0.1, 0.2]], "y_true .* values other than 0/1 found: 2"),
         ([[1, 0], [0, 1]], [[np.nan, 0.2], [0.1, 0.2]], "NaN"),
     ],
 )
@@ -321,7 +321,7 @@ def test_report_names_and_text(predictions):
     "kwargs, match",
     [
         ({"y_pred": np.zeros((3, 4))}, "different shapes"),
-        ({"y_true": np.full((50, 4), 2)}, "only 0 and 1"),
+        ({"y_true": np.full((50, 4), 2)}, "y_true .* values other than 0/1 found: 2"),
         ({"y_true": np.zeros(50)}, "2-D label indicator"),
         ({"target_names": ["a", "b"]}, "target_names has 2 names"),
         ({"target_names": ["a", "a", "b", "c"]}, "must be unique"),
@@ -372,7 +372,7 @@ def test_expected_calibration_error_by_hand():
 @pytest.mark.parametrize(
     ("kwargs", "y_score", "match"),
     [
-        ({"n_bins": 0}, [[0.5]], "n_bins must be a positive integer"),
+        ({"n_bins": 0}, [[0.5]], r"n_bins must be an integer in \[1, inf\); got 0"),
         ({"average": "weighted"}, [[0.5]], "average must be None"),
         ({}, [[1.5]], r"probabilities in \[0, 1\]"),
         ({}, [[0.5, 0.5]], "different shapes"),

@@ -132,8 +132,11 @@ def test_kfold_single_label_column(small):
     "y, match",
     [
         (np.array([0, 1] * 10), "must be a 2-D label indicator matrix"),
-        (np.array([[0, 2]] * 20), "only 0 and 1"),
-        (None, "y is required"),
+        (
+            np.array([[0, 2]] * 20),
+            "y must be a 0/1 label indicator matrix; values other than 0/1 found: 2",
+        ),
+        (None, "requires y to be passed, but the target y is None"),
     ],
 )
 def test_kfold_rejects_bad_y(y, match):

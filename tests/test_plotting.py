@@ -240,7 +240,10 @@ def test_plot_threshold_curve_label_without_positives():
         ({"target_names": ["a", "b"]}, "target_names has 2 names"),
         ({"thresholds": []}, "non-empty 1-D"),
         ({"thresholds": [[0.5]]}, "non-empty 1-D"),
-        ({"thresholds": [0.5, np.nan]}, "NaN or infinity"),
+        (
+            {"thresholds": [0.5, np.nan]},
+            r"thresholds must hold finite values in \(-inf, inf\); got 1: nan",
+        ),
     ],
 )
 def test_plot_threshold_curve_bad_arguments(scores, kwargs, match):
@@ -255,7 +258,7 @@ def test_plot_threshold_curve_bad_data(scores):
         plot_threshold_curve(y_true, y_score[:, :2])
     with pytest.raises(ValueError, match="different shapes"):
         plot_threshold_curve(y_true, y_score[:-1])
-    with pytest.raises(ValueError, match="only 0 and 1"):
+    with pytest.raises(ValueError, match="y_true .* values other than 0/1 found: 2"):
         plot_threshold_curve(y_true * 2, y_score)
     with pytest.raises(ValueError, match="NaN or infinity"):
         plot_threshold_curve(y_true, np.full(y_true.shape, np.nan))
@@ -313,7 +316,7 @@ def test_plot_calibration_labels_by_name_on_given_axes():
     [
         ({"labels": [5]}, r"label must be in \[0, 3\)"),
         ({"labels": ["x"]}, "Unknown label name 'x'"),
-        ({"n_bins": 0}, "n_bins must be a positive integer"),
+        ({"n_bins": 0}, r"n_bins must be an integer in \[1, inf\); got 0"),
         ({"target_names": ["a"]}, "target_names has 1 names"),
     ],
 )

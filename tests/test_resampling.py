@@ -137,11 +137,15 @@ def test_in_imblearn_pipeline(sampler):
 @pytest.mark.parametrize(
     "X, y, match",
     [
-        (np.zeros((4, 2)), np.array([[0, 2], [1, 0], [1, 1], [0, 1]]), "only 0 and 1"),
+        (
+            np.zeros((4, 2)),
+            np.array([[0, 2], [1, 0], [1, 1], [0, 1]]),
+            "y must be a 0/1 label indicator matrix; values other than 0/1 found: 2",
+        ),
         (np.zeros((4, 2)), np.array([0, 1, 1, 0]), "must be a 2-D label indicator"),
         (np.zeros((3, 2)), np.array([[0, 1], [1, 0], [1, 1], [0, 1]]), "3 and 4"),
         (np.zeros((4, 2)), np.array([[0, 1], [1, np.nan], [1, 1], [0, 1]]), "NaN"),
-        (np.zeros((4, 2)), None, "y is required"),
+        (np.zeros((4, 2)), None, "requires y to be passed, but the target y is None"),
     ],
 )
 def test_bad_input(sampler, X, y, match):

@@ -3,9 +3,16 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.metrics import accuracy_score, f1_score, fbeta_score, precision_score, recall_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    fbeta_score,
+    precision_score,
+    recall_score,
+)
 
-from skml.thresholds import apply_thresholds, top_k, tune_thresholds
+from skml.thresholds import RULES, apply_thresholds, top_k, tune_thresholds
 
 # The exact optimum on the data: the rare-label safeguards off.
 EXACT = {"shrinkage": 0, "max_positive_ratio": None}
@@ -119,13 +126,13 @@ def test_tune_scales_to_many_samples():
 @pytest.mark.parametrize(
     ("y_true", "y_score", "kwargs", "match"),
     [
-        ([[1, 0]], [[0.5, 0.5]], {"metric": "bogus"}, r"metric must be one of \['f1'"),
-        ([[1, 0]], [[0.5, 0.5]], {"default": "half"}, "default must be a number"),
-        ([1, 0], [0.5, 0.5], {}, "y_score must be 2-D"),
-        ([1, 0], [[0.5, 0.5]], {}, "y_true must be 2-D"),
-        ([[1, 0]], [[0.5, 0.5, 0.1]], {}, "y_true and y_score must have the same shape"),
-        (np.zeros((0, 2)), np.zeros((0, 2)), {}, "at least one sample"),
-        ([[2, 0]], [[0.5, 0.5]], {}, "y_true must contain only 0 and 1"),
+        ([[1, 0]], [[0.5, 0.5]], {"metric": "bogus"}, r"metric must be one of \['f1'.*'bogus'"),
+        ([[1, 0]], [[0.5, 0.5]], {"default": "half"}, "default must be a finite number.*'half'"),
+        ([1, 0], [0.5, 0.5], {}, r"y_score must have shape \(n_samples, n_labels\)"),
+        ([1, 0], [[0.5, 0.5]], {}, r"y_true must be a 2-D label indicator matrix.*\(2,\)"),
+        ([[1, 0]], [[0.5, 0.5, 0.1]], {}, r"y_true and y_score have different shapes: \(1, 2\)"),
+        (np.zeros((0, 2)), np.zeros((0, 2)), {}, "y_true must have at least one sample"),
+        ([[2, 0]], [[0.5, 0.5]], {}, "y_true must be a 0/1 label indicator matrix; values other"),
         ([[1, 0]], [[np.nan, 0.5]], {}, "y_score contains NaN or infinity"),
         ([[1, 0]], [[np.inf, 0.5]], {}, "y_score contains NaN or infinity"),
     ],
@@ -191,13 +198,13 @@ def test_min_labels_matches_reference(seed, min_labels):
 @pytest.mark.parametrize(
     ("thresholds", "kwargs", "match"),
     [
-        (0.5, {"min_labels": -1}, r"min_labels must be in \[0, 3\], got -1"),
-        (0.5, {"min_labels": 4}, r"min_labels must be in \[0, 3\], got 4"),
+        (0.5, {"min_labels": -1}, r"min_labels must be an integer in \[0, 3\]; got -1"),
+        (0.5, {"min_labels": 4}, r"min_labels must be an integer in \[0, 3\]; got 4"),
         (0.5, {"min_labels": 1.5}, "min_labels must be an integer"),
         (0.5, {"min_labels": True}, "min_labels must be an integer"),
-        ([0.5, 0.5], {}, r"thresholds must be a number or have shape \(n_labels,\) = \(3,\)"),
-        ([[0.5, 0.5, 0.5]], {}, "thresholds must be a number or have shape"),
-        ([0.5, np.nan, 0.5], {}, "thresholds contains NaN"),
+        ([0.5, 0.5], {}, r"thresholds has shape \(2,\) but y_score has 3 labels"),
+        ([[0.5, 0.5, 0.5]], {}, r"thresholds has shape \(1, 3\)"),
+        ([0.5, np.nan, 0.5], {}, "thresholds must hold finite values.*1: nan"),
     ],
 )
 def test_apply_rejects_bad_input(thresholds, kwargs, match):
@@ -225,8 +232,8 @@ def test_top_k():
 @pytest.mark.parametrize(
     ("k", "match"),
     [
-        (0, r"k must be in \[1, 3\], got 0"),
-        (4, r"k must be in \[1, 3\], got 4"),
+        (0, r"k must be an integer in \[1, 3\]; got 0"),
+        (4, r"k must be an integer in \[1, 3\]; got 4"),
         (1.0, "k must be an integer"),
     ],
 )
@@ -333,14 +340,59 @@ def test_cap_limits_predicted_rows_and_gives_way_to_min_recall():
     [
         ({"metric": "recall"}, "metric='recall' needs min_precision"),
         ({"metric": "precision"}, "metric='precision' needs min_recall"),
-        ({"shrinkage": -1}, "shrinkage must be a number >= 0"),
-        ({"max_positive_ratio": 0.5}, "max_positive_ratio must be a number >= 1"),
-        ({"beta": [1, 2, 3]}, r"beta must be a number or have shape \(n_labels,\)"),
-        ({"beta": 0}, r"beta must be in \(0, inf\]"),
-        ({"min_precision": 1.5}, r"min_precision must be in \[0, 1\]"),
+        ({"shrinkage": -1}, r"shrinkage must be a finite number in \[0, inf\); got -1"),
+        (
+            {"max_positive_ratio": 0.5},
+            r"max_positive_ratio must be None or a finite number in \[1",
+        ),
+        ({"beta": [1, 2, 3]}, r"beta has shape \(3,\) but y has 5 labels"),
+        ({"beta": 0}, r"beta must hold finite values in \(0, inf\); got 0"),
+        ({"min_precision": 1.5}, r"min_precision must hold finite values in \[0, 1\]; got 1.5"),
     ],
 )
 def test_new_parameters_are_checked(kwargs, match):
     y, s = random_data(0)
     with pytest.raises(ValueError, match=match):
         tune_thresholds(y, s, **kwargs)
+
+
+# ------------------------------------------------------------------------ the RULES registry
+
+
+def test_rules_is_the_one_read_only_registry_of_objectives():
+    from skml.tuning import TunedThresholdMultiLabelClassifier
+
+    names = {"f1", "fbeta", "accuracy", "balanced_accuracy", "recall", "precision"}
+    assert set(RULES) == names
+    with pytest.raises(TypeError):
+        RULES["hamming"] = RULES["f1"]
+    # tune_thresholds accepts exactly these names, and so does the meta-estimator.
+    y, s = random_data(0)
+    for name, rule in RULES.items():
+        assert rule.name == name
+        constraint = {rule.requires: 0.5} if rule.requires else {}
+        assert tune_thresholds(y, s, name, **constraint).shape == (5,)
+    with pytest.raises(ValueError, match=r"metric must be one of \['f1', 'fbeta'"):
+        tune_thresholds(y, s, "hamming")
+    constraints = TunedThresholdMultiLabelClassifier._parameter_constraints["scoring"]
+    (options,) = [c for c in constraints if hasattr(c, "options")]
+    assert options.options == set(RULES)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(
+    "name, reference",
+    [
+        ("f1", lambda t, p: f1_score(t, p, zero_division=0)),
+        ("fbeta", lambda t, p: fbeta_score(t, p, beta=2.0, zero_division=0)),
+        ("accuracy", accuracy_score),
+        ("balanced_accuracy", balanced_accuracy_score),
+        ("recall", lambda t, p: recall_score(t, p, zero_division=0)),
+        ("precision", lambda t, p: precision_score(t, p, zero_division=0)),
+    ],
+)
+def test_rules_score_predictions_as_scikit_learn_does(seed, name, reference):
+    rng = np.random.default_rng(seed)
+    y_true = (rng.random(40) < 0.3).astype(int)
+    for y_pred in [(rng.random(40) < 0.4).astype(int), np.zeros(40, int), y_true]:
+        assert_allclose(RULES[name](y_true, y_pred, beta=2.0), reference(y_true, y_pred))

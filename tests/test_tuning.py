@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skml.metrics import _as_label_scores
+from skml._validation import as_label_scores
 from skml.model_selection import MultilabelStratifiedKFold
 from skml.networks import MLP
 from skml.thresholds import tune_thresholds
@@ -99,12 +99,12 @@ def test_out_of_fold_thresholds_match_a_manual_computation(data):
     oof = np.empty(y.shape)
     for train, test in MultilabelStratifiedKFold(4, shuffle=True, random_state=3).split(X, y):
         model = clone(forest()).fit(X[train], y[train])
-        oof[test] = _as_label_scores(model.predict_proba(X[test]), model.classes_)
+        oof[test] = as_label_scores(model.predict_proba(X[test]), model.classes_)
     assert_allclose(clf.best_thresholds_, tune_thresholds(y, oof))
     assert clf.thresholds_ is clf.best_thresholds_
     # Refitted on all the data.
     full = clone(forest()).fit(X, y)
-    assert_allclose(clf.predict_proba(X), _as_label_scores(full.predict_proba(X), full.classes_))
+    assert_allclose(clf.predict_proba(X), as_label_scores(full.predict_proba(X), full.classes_))
     assert_allclose(
         clf.best_scores_,
         [f1_score(y[:, j], oof[:, j] >= clf.thresholds_[j]) for j in range(y.shape[1])],
@@ -325,7 +325,7 @@ def test_per_label_parameters_by_name(data):
         ({"min_precision": 1.5}, "2d", ValueError, "min_precision must hold finite values"),
         ({"cv": 1}, "2d", ValueError, "'cv' parameter"),
         ({"refit": False}, "2d", ValueError, "refit=False needs a single train/test split"),
-        ({"min_labels": 5}, "2d", ValueError, "min_labels must be in \\[0, n_labels\\]"),
+        ({"min_labels": 5}, "2d", ValueError, r"min_labels must be an integer in \[0, 4\]; got"),
         ({"shrinkage": -1}, "2d", ValueError, "'shrinkage' parameter"),
     ],
 )
