@@ -24,6 +24,9 @@ from skml.thresholds import RULES
 
 __all__ = ["KerasMultiLabelClassifier"]
 
+# Rules needing no parameter the estimator lacks (beta; recall's or precision's constraint).
+_TUNED_RULES = {name for name, rule in RULES.items() if rule.requires is None} - {"fbeta"}
+
 
 class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label classifier: a Keras network with one sigmoid unit per label.
@@ -36,9 +39,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     sparse, for the MLP; images for the CNN.
 
     Every parameter is used by the fit it is given to, or refused with a ``ValueError`` that
-    says why (``patience`` without early stopping, ``threshold_cv`` with a fixed threshold,
-    ``learning_rate_init`` with an optimizer instance, a network's parameter that another
-    parameter overrides): none is ignored silently.
+    says why (``patience`` without early stopping, say): none is ignored silently.
 
     Parameters
     ----------
@@ -88,10 +89,10 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         order; a dict or pandas Series is matched by label name (labels left out keep 0.5,
         unknown names are an error); every value must lie in [0, 1]. "f1" tunes one threshold
         per label to maximise that label's F1, "accuracy" to minimise its error rate (the rule
-        that follows hamming loss); both tune on predictions for data the network did not train
-        on: the held-out validation split, or out-of-fold predictions when ``threshold_cv`` is
-        set (see :data:`skml.thresholds.RULES`). A multiclass target is decided by argmax:
-        any threshold but 0.5 is an error.
+        that follows hamming loss), "balanced_accuracy" likewise; all tune on predictions for
+        data the network did not train on: the validation split, or out-of-fold predictions
+        with ``threshold_cv`` (rules needing ``beta`` or a constraint: use
+        :class:`skml.TunedThresholdMultiLabelClassifier`). Multiclass targets use argmax.
     threshold_cv : int or None, default=None
         Tune ``"f1"``/``"accuracy"`` thresholds on out-of-fold predictions of ``threshold_cv``
         extra networks trained on stratified folds of the training data, instead of on the
@@ -165,7 +166,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         "patience": [Interval(Integral, 0, None, closed="left"), None],
         "threshold": [
             Interval(Real, 0, 1, closed="both"),
-            StrOptions(set(RULES)),
+            StrOptions(_TUNED_RULES),
             "array-like",
             dict,
         ],
