@@ -17,8 +17,9 @@ import importlib
 from skml.networks._base import Network
 from skml.networks.cnn import CNN
 from skml.networks.mlp import MLP
+from skml.networks.tabm import TabM
 
-__all__ = ["CNN", "MLP", "Network", "build_cnn", "build_mlp"]
+__all__ = ["CNN", "MLP", "Network", "TabM", "build_cnn", "build_mlp"]
 
 
 def __getattr__(name):
