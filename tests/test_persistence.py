@@ -24,6 +24,7 @@ from skml.networks import CNN
 from tests.conftest import FAST
 
 SUBPROCESS_TIMEOUT = 300
+ONE_EPOCH = {**FAST, "epochs": 1}
 
 
 def _run(script, *args):
@@ -47,30 +48,37 @@ def data():
     return X, y
 
 
+@pytest.fixture(scope="module")
+def focal(data):
+    """A fitted model whose loss is one of skml's registered Keras losses."""
+    X, y = data
+    return KerasMultiLabelClassifier(loss=FocalLoss(gamma=1.0), **FAST).fit(X, y)
+
+
 def _models(data):
-    """One fitted model of every kind that pickles differently."""
+    """One fitted model of every kind that pickles differently (one epoch: only loading counts)."""
     X, y = data
     y_const = y.copy()
     y_const[:, 3] = 0
     frame = pd.DataFrame(y, columns=["drama", "comedy", "thriller", "horror"])
     images = np.random.default_rng(0).random((120, 8, 8, 1)).astype(np.float32)
     return {
-        "bce": (KerasMultiLabelClassifier(**FAST), X, y),
-        "focal": (KerasMultiLabelClassifier(loss=FocalLoss(gamma=1.0), **FAST), X, y),
-        "asymmetric": (KerasMultiLabelClassifier(loss=AsymmetricLoss(), **FAST), X, y),
-        "asymmetric-str": (KerasMultiLabelClassifier(loss="asymmetric", **FAST), X, y),
-        "balanced": (KerasMultiLabelClassifier(class_weight="balanced", **FAST), X, y),
-        "sparse": (KerasMultiLabelClassifier(**FAST), sp.csr_matrix(X), y),
-        "frame": (KerasMultiLabelClassifier(threshold={"horror": 0.3}, **FAST), X, frame),
-        "constant": (KerasMultiLabelClassifier(**FAST), X, y_const),
-        "binary": (KerasMultiLabelClassifier(**FAST), X, y[:, 0]),
-        "multiclass": (KerasMultiLabelClassifier(**FAST), X, y.argmax(axis=1)),
+        "bce": (KerasMultiLabelClassifier(**ONE_EPOCH), X, y),
+        "focal": (KerasMultiLabelClassifier(loss=FocalLoss(gamma=1.0), **ONE_EPOCH), X, y),
+        "asymmetric": (KerasMultiLabelClassifier(loss=AsymmetricLoss(), **ONE_EPOCH), X, y),
+        "asymmetric-str": (KerasMultiLabelClassifier(loss="asymmetric", **ONE_EPOCH), X, y),
+        "balanced": (KerasMultiLabelClassifier(class_weight="balanced", **ONE_EPOCH), X, y),
+        "sparse": (KerasMultiLabelClassifier(**ONE_EPOCH), sp.csr_matrix(X), y),
+        "frame": (KerasMultiLabelClassifier(threshold={"horror": 0.3}, **ONE_EPOCH), X, frame),
+        "constant": (KerasMultiLabelClassifier(**ONE_EPOCH), X, y_const),
+        "binary": (KerasMultiLabelClassifier(**ONE_EPOCH), X, y[:, 0]),
+        "multiclass": (KerasMultiLabelClassifier(**ONE_EPOCH), X, y.argmax(axis=1)),
         "cnn": (
-            KerasMultiLabelClassifier(**{**FAST, "network": CNN(filters=(4,))}),
+            KerasMultiLabelClassifier(**{**ONE_EPOCH, "network": CNN(filters=(4,))}),
             images,
             y,
         ),
-        "f1": (KerasMultiLabelClassifier(threshold="f1", **FAST), X, y),
+        "f1": (KerasMultiLabelClassifier(threshold="f1", **ONE_EPOCH), X, y),
     }
 
 
@@ -130,43 +138,38 @@ def test_saved_model_loads_in_a_fresh_process(saved, how, first):
     assert out.count("loaded") == len(models)
 
 
-def test_clone_and_deepcopy_of_a_fitted_model(saved, data):
+def test_clone_and_deepcopy_of_a_fitted_model(focal, data):
     import copy
 
-    _, models = saved
     X, _ = data
-    fitted = models["focal"]
-    assert clone(fitted).get_params()["loss"].gamma == 1.0
-    copied = copy.deepcopy(fitted)
-    np.testing.assert_allclose(copied.predict_proba(X), fitted.predict_proba(X), atol=1e-7)
+    assert clone(focal).get_params()["loss"].gamma == 1.0
+    copied = copy.deepcopy(focal)
+    np.testing.assert_allclose(copied.predict_proba(X), focal.predict_proba(X), atol=1e-7)
 
 
-def test_state_records_the_version(saved):
+def test_state_records_the_version(focal):
     import skml
 
-    _, models = saved
-    state = models["bce"].__getstate__()
+    state = focal.__getstate__()
     assert state["_skml_version"] == skml.__version__
-    restored = pickle.loads(pickle.dumps(models["bce"]))
+    restored = pickle.loads(pickle.dumps(focal))
     assert "_skml_version" not in vars(restored)
 
 
-def test_state_from_a_newer_format_names_both_versions(saved):
+def test_state_from_a_newer_format_names_both_versions(focal):
     import skml
 
-    _, models = saved
-    state = models["bce"].__getstate__()
+    state = focal.__getstate__()
     state.update(_skml_version="9.9.0", _skml_format=99)
     empty = KerasMultiLabelClassifier.__new__(KerasMultiLabelClassifier)
     with pytest.raises(ValueError, match=rf"skml 9\.9\.0.*skml {skml.__version__}"):
         empty.__setstate__(state)
 
 
-def test_unreadable_network_names_both_versions(saved):
+def test_unreadable_network_names_both_versions(focal):
     from skml._persistence import _KerasBytes
 
-    _, models = saved
-    state = models["bce"].__getstate__()
+    state = focal.__getstate__()
     state.update(_skml_version="0.0.1", model_=_KerasBytes(b"not a pickle"))
     empty = KerasMultiLabelClassifier.__new__(KerasMultiLabelClassifier)
     with pytest.raises(ValueError, match=r"saved by skml 0\.0\.1 and loaded by skml"):
@@ -179,6 +182,7 @@ CROSS_VALIDATE = """
     from sklearn.datasets import make_multilabel_classification
     from sklearn.model_selection import cross_validate
     from skml import KerasMultiLabelClassifier
+    from skml.networks import MLP
 
     FAST = {FAST!r}
 
