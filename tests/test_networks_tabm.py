@@ -42,7 +42,7 @@ def _rows(n=20, seed=0):
 
 
 def _np(x):
-    return keras.ops.convert_to_numpy(x)
+    return x.numpy() if isinstance(x, keras.Variable) else keras.ops.convert_to_numpy(x)
 
 
 def _tiny(output_activation="sigmoid", **kwargs):
