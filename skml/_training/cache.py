@@ -114,9 +114,12 @@ def _all_layers(layer):
 
 def model_key(model):
     """Key of the network's architecture, or None when it cannot be trusted to describe it."""
-    if type(model).__name__ not in ("Functional", "Sequential") or not _from_keras(model):
+    keras_model = type(model).__name__ in ("Functional", "Sequential") and _from_keras(model)
+    # skml's own networks (TabM) describe themselves fully in their config, seeds aside.
+    if not (keras_model or getattr(type(model), "_skml_cacheable", False)):
         return None
-    if not model.built or not all(_from_keras(layer) for layer in _all_layers(model)):
+    layers = _all_layers(model)
+    if not model.built or not all(_from_keras(layer, "skml.networks.") for layer in layers):
         return None
     if model.count_params() > _MAX_CACHED_PARAMS:
         return None

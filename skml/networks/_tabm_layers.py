@@ -175,6 +175,8 @@ class TabMNetwork(keras.Model):
     :func:`build_tabm`.
     """
 
+    _skml_cacheable = True  # its config describes it: skml._training may reuse traces
+
     def call(self, inputs, training=None, mask=None):
         members = super().call(inputs, training=training, mask=mask)
         return members if training else ops.mean(members, axis=1)
