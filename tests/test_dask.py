@@ -26,10 +26,8 @@ from tests.conftest import FAST
 
 distributed = pytest.importorskip("distributed")
 
-# Starting two worker processes and importing TensorFlow in each takes most of a minute on a
-# loaded two-core machine.
-pytestmark = pytest.mark.slow
-
+# Every test on a cluster is slow: starting two worker processes and importing TensorFlow in
+# each takes most of a minute on a loaded two-core machine.
 # One TensorFlow thread per single-threaded worker, so that n workers use n cores. The workers
 # inherit these before TensorFlow is imported: TensorFlow reads them when it creates its thread
 # pools and ignores them afterwards.
@@ -152,6 +150,7 @@ def _randomized_search():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
 def test_workers_run_tensorflow_on_one_thread(client):
     # A fresh process for each worker, so that this test sees TensorFlow's first op whatever
@@ -163,6 +162,7 @@ def test_workers_run_tensorflow_on_one_thread(client):
         assert threads == {"env": WORKER_ENV, "inter_op": 1, "intra_op": 1}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make_search", [_grid_search, _randomized_search])
 def test_search_on_cluster_matches_n_jobs_1(client, data, make_search, record_property):
     X, y = data
@@ -217,6 +217,7 @@ def _kill_all_workers_once_busy(client):
     return thread
 
 
+@pytest.mark.slow
 def test_worker_death_mid_search_raises_worker_lost_and_rerun_succeeds(own_client, data):
     client = own_client
     X, y = data
@@ -255,6 +256,7 @@ def test_worker_death_mid_search_raises_worker_lost_and_rerun_succeeds(own_clien
     assert np.all(np.isfinite(search.cv_results_["mean_test_f1_macro"]))
 
 
+@pytest.mark.slow
 def test_other_errors_pass_through_dask_backend_unchanged(client, data):
     X, y = data
 
