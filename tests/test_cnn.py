@@ -79,6 +79,7 @@ def test_cnn_wrong_dimensions_or_channels(fitted_cnn, digits):
         KerasMultiLabelClassifier(**TINY_CNN).fit(bad, y)
 
 
+@pytest.mark.slow  # five CNN fits
 def test_grid_search_on_images(digits):
     X, y = digits
     grid = GridSearchCV(
@@ -91,6 +92,7 @@ def test_grid_search_on_images(digits):
     assert grid.predict(X).shape == y.shape
 
 
+@pytest.mark.slow  # tracing the augmentation layers takes seconds
 def test_augmentation_only_while_training(digits):
     X, y = digits
     clf = KerasMultiLabelClassifier(
@@ -99,6 +101,7 @@ def test_augmentation_only_while_training(digits):
     assert_array_equal(clf.predict_proba(X[:5]), clf.predict_proba(X[:5]))
 
 
+@pytest.mark.slow  # a CNN of its own shape: seconds of tracing
 def test_image_folder_to_top_k(tmp_path):
     """PNG files on disk -> load_image_folder -> CNN -> predict_top_k."""
     from PIL import Image
