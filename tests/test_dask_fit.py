@@ -1,7 +1,9 @@
 """fit and predict on Dask arrays and DataFrames: block-wise training, lazy predictions.
 
-The fast tests use Dask's local threaded scheduler; the slow ones a real ``LocalCluster`` (two
-worker processes on loopback) whose workers generate the blocks and run the predictions.
+Most tests use Dask's local threaded scheduler; two use a real ``LocalCluster`` (two worker
+processes on loopback) whose workers generate the blocks and run the predictions. Every Dask fit
+traces its own training epoch (about a second whatever the data size), so only the shared fit and
+the refused inputs run in the fast loop.
 """
 
 import pickle
@@ -82,16 +84,17 @@ def test_fit_streams_blocks_and_predicts_lazily(lazy_fitted):
     assert (clf.predict(X_mem) == y_mem).mean() > majority
 
 
-def test_same_random_state_same_network():
-    X, y = _lazy_data()
+@pytest.mark.slow
+def test_same_random_state_same_network(lazy_fitted):
+    a, X, y = lazy_fitted
     X_mem = X.compute()
-    a = KerasMultiLabelClassifier(**DASK_FAST).fit(X, y)
     b = KerasMultiLabelClassifier(**DASK_FAST).fit(X, y)
     assert_allclose(a.predict_proba(X_mem), b.predict_proba(X_mem), atol=1e-6)
     other = KerasMultiLabelClassifier(**{**DASK_FAST, "random_state": 1}).fit(X, y)
     assert np.abs(other.predict_proba(X_mem) - a.predict_proba(X_mem)).max() > 1e-4
 
 
+@pytest.mark.slow
 def test_each_epoch_computes_each_block_once():
     """Blocks are computed on demand, one pass per epoch, never all kept in memory."""
     calls = []
@@ -110,6 +113,7 @@ def test_each_epoch_computes_each_block_once():
     assert len({tuple(e) for e in epochs}) > 1
 
 
+@pytest.mark.slow
 def test_dataframes_name_features_and_labels():
     dd = pytest.importorskip("dask.dataframe")
     X, y = dask.compute(*_lazy_data(n_samples=600))
@@ -126,6 +130,7 @@ def test_dataframes_name_features_and_labels():
         clf.predict_proba(ddf_X[list(reversed(frame_X.columns))])
 
 
+@pytest.mark.slow
 def test_in_memory_y_and_weights_and_tuned_thresholds():
     X, y = _lazy_data(n_samples=800)
     y_mem = y.compute()
@@ -137,6 +142,7 @@ def test_in_memory_y_and_weights_and_tuned_thresholds():
         clf.fit(X, y_mem[:-1])
 
 
+@pytest.mark.slow
 def test_single_block_warns_and_trains_without_validation():
     X, y = _lazy_data(n_samples=200, block=200)
     with pytest.warns(UserWarning, match="single row block"):
@@ -144,6 +150,7 @@ def test_single_block_warns_and_trains_without_validation():
     assert set(clf.history_) == {"loss"}
 
 
+@pytest.mark.slow
 def test_early_stopping_restores_the_best_epoch():
     X, y = _lazy_data(n_samples=600, block=100)
     params = {**FAST, "epochs": 30, "patience": 1, "learning_rate_init": 0.1}
@@ -156,6 +163,7 @@ def test_early_stopping_restores_the_best_epoch():
     assert clf.predict_proba(X_mem).shape == (600, N_LABELS)
 
 
+@pytest.mark.slow
 def test_warm_start_continues_on_dask_data(lazy_fitted):
     clf, X, y = lazy_fitted
     clf = pickle.loads(pickle.dumps(clf)).set_params(warm_start=True, early_stopping=False)
@@ -182,6 +190,7 @@ def test_refused_inputs():
         KerasMultiLabelClassifier(**DASK_FAST).fit(X, y_unknown)
 
 
+@pytest.mark.slow
 def test_binary_target_from_dask():
     X, y = _lazy_data(n_samples=600)
     clf = KerasMultiLabelClassifier(**DASK_FAST).fit(X, y[:, 0])
