@@ -301,6 +301,7 @@ np.save(sys.argv[1], clf.predict_proba(X))
 """
 
 
+@pytest.mark.slow  # a fresh interpreter imports TensorFlow
 def test_same_random_state_across_processes(fitted, multilabel_data, tmp_path):
     X, _ = multilabel_data
     out = tmp_path / "proba.npy"
@@ -627,6 +628,7 @@ def test_cnn_refuses_sparse_rows(multilabel_data):
         make(network=CNN(input_shape=(2, 5, 1))).fit(sp.csr_matrix(X), y)
 
 
+@pytest.mark.slow  # five fits; test_integration searches network__* in the fast loop
 def test_network_parameters_are_searchable(multilabel_data):
     from sklearn.model_selection import GridSearchCV
 
