@@ -37,12 +37,13 @@ from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 __all__ = ["CANDIDATES", "SUITE", "main", "run"]
 
 
-def _candidates():
+def _candidates(n_features):
     from skml.networks import MLP
 
     return {
-        "0.2.0: L2 1e-3": {},
+        "0.2.0: L2 1e-3": {"network": MLP(l2=1e-3)},
         "no L2": {"network": MLP(l2=0.0)},
+        "L2 0.1 / n_features": {"network": MLP(l2=0.1 / n_features)},
         "AdamW (decay 4e-3), no L2": {"network": MLP(l2=0.0), "optimizer": "adamw"},
         "AdamW, no L2, 100 epochs": {
             "network": MLP(l2=0.0),
@@ -54,7 +55,13 @@ def _candidates():
 
 
 #: Names of the candidate settings, in the order of the table.
-CANDIDATES = ("0.2.0: L2 1e-3", "no L2", "AdamW (decay 4e-3), no L2", "AdamW, no L2, 100 epochs")
+CANDIDATES = (
+    "0.2.0: L2 1e-3",
+    "no L2",
+    "L2 0.1 / n_features",
+    "AdamW (decay 4e-3), no L2",
+    "AdamW, no L2, 100 epochs",
+)
 #: The development suite: name -> scaler kind.
 SUITE = {
     "yeast": "standard",
@@ -112,9 +119,9 @@ def run(datasets, candidates, n_splits=3, max_folds=None, log=print):
     from skml.model_selection import MultilabelStratifiedKFold
 
     rows = []
-    settings = _candidates()
     for name in datasets:
         X, y = load_training_split(name)
+        settings = _candidates(X.shape[1])
         splitter = MultilabelStratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
         folds = list(splitter.split(X, y))[:max_folds]
         for candidate in candidates:

@@ -25,8 +25,9 @@ class MLP(Network):
         Dropout rate after each hidden layer, in [0, 1).
     batch_normalization : bool, default=False
         Batch normalisation before each hidden activation.
-    l2 : float, default=1e-3
-        L2 penalty on every kernel.
+    l2 : float, default=0.0
+        L2 penalty on every kernel. Off by default: on sparse text (bibtex) an L2 of 1e-3
+        collapsed macro-F1 to 0.001 (see the README's *How the defaults were chosen*).
 
     Examples
     --------
@@ -54,7 +55,7 @@ class MLP(Network):
         activation="relu",
         dropout=0.2,
         batch_normalization=False,
-        l2=1e-3,
+        l2=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

@@ -38,9 +38,10 @@ class TabM(Network):
         Activation of the hidden layers (any Keras activation name, such as "relu", "gelu").
     dropout : float, default=0.2
         Dropout rate after each hidden layer, in [0, 1); each member draws its own mask.
-    l2 : float, default=1e-3
+    l2 : float, default=0.0
         L2 penalty on the shared kernels and on each member's output kernel (averaged over
         members, so that each member is penalised as one MLP); the scalings are not penalised.
+        Off by default, as for :class:`MLP` (whose first layer TabM shares).
     scaling_init : {"random-signs", "noisy-ones"}, default="random-signs"
         Initial scaling of each member: random +1/-1 signs, as in TabM, so that the members
         differ from the first step (a flipped sign turns unit ``relu(z)`` into ``relu(-z)``)
@@ -74,7 +75,7 @@ class TabM(Network):
         hidden_layer_sizes=(256,),
         activation="relu",
         dropout=0.2,
-        l2=1e-3,
+        l2=0.0,
         scaling_init="random-signs",
     ):
         self.k = k
