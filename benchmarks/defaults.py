@@ -44,8 +44,7 @@ def _candidates(n_features):
         "0.2.0: L2 1e-3": {"network": MLP(l2=1e-3)},
         "no L2": {"network": MLP(l2=0.0)},
         "L2 0.1 / n_features": {"network": MLP(l2=0.1 / n_features)},
-        "AdamW (decay 4e-3), no L2": {"network": MLP(l2=0.0), "optimizer": "adamw"},
-        "AdamW, no L2, 100 epochs": {
+        "no L2, no early stopping, 100 epochs (AdamW)": {
             "network": MLP(l2=0.0),
             "optimizer": "adamw",
             "early_stopping": False,
