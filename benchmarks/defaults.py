@@ -58,8 +58,7 @@ CANDIDATES = (
     "0.2.0: L2 1e-3",
     "no L2",
     "L2 0.1 / n_features",
-    "AdamW (decay 4e-3), no L2",
-    "AdamW, no L2, 100 epochs",
+    "no L2, no early stopping, 100 epochs (AdamW)",
 )
 #: The development suite: name -> scaler kind.
 SUITE = {
