@@ -57,6 +57,7 @@ def test_bibtex_all_is_train_then_test():
     assert_array_equal(np.vstack([y_train, y_test]), y)
 
 
+@pytest.mark.slow  # pandas builds 1836 sparse columns, twice
 def test_bibtex_as_frame():
     bunch = load_bibtex(subset="test", as_frame=True)
     assert bunch.data.shape == (2515, 1836) and bunch.target.shape == (2515, 159)
@@ -90,6 +91,7 @@ def test_decode_binary_csr_roundtrip_with_empty_rows_and_columns():
     assert_array_equal(decoded.toarray(), X.toarray())
 
 
+@pytest.mark.slow  # parsing a sparse ARFF of 1995 attributes takes seconds
 @pytest.mark.skipif(not BIBTEX.is_dir(), reason="shared MULAN files not available")
 @pytest.mark.parametrize("subset", ["train", "test"])
 def test_bibtex_equals_original_arff(subset):
