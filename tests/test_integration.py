@@ -17,14 +17,15 @@ from tests.conftest import FAST
 
 @pytest.fixture(scope="module")
 def data():
+    # random_state=1 would take scikit-learn's generator seven seconds of rejection sampling.
     return make_multilabel_classification(
-        n_samples=150, n_features=10, n_classes=3, n_labels=2, random_state=1
+        n_samples=150, n_features=10, n_classes=3, n_labels=2, random_state=0
     )
 
 
 def test_pipeline_with_scaler(data):
     X, y = data
-    # Ten epochs at 0.05 reach a hamming loss of 0.11 to 0.17 of the majority's (seeds 0 to 2).
+    # Ten epochs at 0.05 reach a hamming loss of 0.28 to 0.38 of the majority's (seeds 0 to 2).
     clf = KerasMultiLabelClassifier(
         **{**FAST, "epochs": 10, "learning_rate_init": 0.05, "early_stopping": False}
     )
@@ -37,7 +38,7 @@ def test_pipeline_with_scaler(data):
 def _grid_search(X, y, n_jobs):
     grid = GridSearchCV(
         KerasMultiLabelClassifier(**FAST),
-        {"network__hidden_layer_sizes": [(4,), (8,)], "network__dropout": [0.0, 0.2]},
+        {"network__hidden_layer_sizes": [(4,), (8,)], "network__dropout": [0.2]},
         cv=MultilabelStratifiedKFold(n_splits=2, shuffle=True, random_state=0),
         scoring={"f1_macro": SCORING["f1_macro"], "hamming": SCORING["hamming"]},
         refit="f1_macro",
@@ -48,7 +49,8 @@ def _grid_search(X, y, n_jobs):
 
 def _check_grid(grid, X, y):
     results = grid.cv_results_
-    assert len(results["params"]) == 4
+    assert [p["network__hidden_layer_sizes"] for p in results["params"]] == [(4,), (8,)]
+    assert grid.best_estimator_.network.dropout == 0.2
     assert np.all(results["mean_test_hamming"] <= 0)  # negated loss
     f1 = results["mean_test_f1_macro"]
     assert np.all((f1 >= 0) & (f1 <= 1))
@@ -73,6 +75,7 @@ def test_grid_search_two_jobs_matches_one(grid_one_job, data):
         np.testing.assert_allclose(grid_one_job.cv_results_[key], two.cv_results_[key], atol=1e-6)
 
 
+@pytest.mark.slow  # five fits, each tracing its own loss
 def test_grid_search_reaches_loss_parameters(data):
     X, y = data
     grid = GridSearchCV(
