@@ -203,7 +203,15 @@ def test_class_weight_balanced_weights_positives(multilabel_data):
     assert_allclose(by_name.model_.loss.pos_weight, [3.0, 1.0, 1.0, 1.0])
 
 
-@pytest.mark.parametrize("loss", ["binary_crossentropy", "focal", "asymmetric"])
+@pytest.mark.parametrize(
+    "loss",
+    # focal and asymmetric each trace a network of their own; test_losses trains both quickly.
+    [
+        "binary_crossentropy",
+        pytest.param("focal", marks=pytest.mark.slow),
+        pytest.param("asymmetric", marks=pytest.mark.slow),
+    ],
+)
 def test_losses_train(loss, multilabel_data):
     X, y = multilabel_data
     clf = make(loss=loss, epochs=5, early_stopping=False).fit(X, y)
