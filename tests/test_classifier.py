@@ -68,12 +68,13 @@ def test_network_ends_in_one_sigmoid_per_label(fitted, multilabel_data):
 
 def test_one_label_per_row_stays_multilabel(multilabel_data):
     X, _ = multilabel_data
-    y = np.eye(3, dtype=int)[np.arange(len(X)) % 3]  # exactly one label per row
+    # Four labels, as in multilabel_data: the network's shape is traced already.
+    y = np.eye(4, dtype=int)[np.arange(len(X)) % 4]  # exactly one label per row
     clf = make().fit(X, y)
     proba = clf.predict_proba(X)
-    assert proba.shape == (len(X), 3)
+    assert proba.shape == (len(X), 4)
     assert not np.allclose(proba.sum(axis=1), 1.0)  # independent sigmoids, not a softmax
-    assert clf.predict(X).shape == (len(X), 3)
+    assert clf.predict(X).shape == (len(X), 4)
 
 
 def test_dataframe_and_sparse_targets(multilabel_data):
@@ -152,6 +153,7 @@ def test_threshold_f1_is_tuned_on_validation(multilabel_data):
     assert f1_tuned >= f1_default
 
 
+@pytest.mark.slow  # fourteen fits; test_tuning also tunes thresholds out of fold
 def test_threshold_cv_tunes_on_out_of_fold_predictions(multilabel_data):
     from skml.model_selection import MultilabelStratifiedKFold
     from skml.thresholds import tune_thresholds
