@@ -27,6 +27,7 @@ tensorflow_only = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the fast path is TensorFlow's"
 )
 N_FEATURES, N_LABELS = 6, 3
+SLOW = pytest.mark.slow
 TRAIN_ROWS, VAL_ROWS = np.arange(100), np.arange(100, 130)
 
 
@@ -99,13 +100,16 @@ def _proba(network, X):
 @pytest.mark.parametrize(
     "options",
     [
-        {},
-        {"validation": False},
-        {"weights": False, "dropout": 0.0, "batch_normalization": False, "l2": 0.0},
-        {"batch_size": 100},  # one batch per epoch
-        {"batch_size": 1000},  # batch larger than the data
+        pytest.param({}, id="dropout-bn-l2-weights-val"),
+        pytest.param({"validation": False}, id="no-validation", marks=SLOW),
+        pytest.param(
+            {"weights": False, "dropout": 0.0, "batch_normalization": False, "l2": 0.0},
+            id="plain",
+            marks=SLOW,
+        ),
+        pytest.param({"batch_size": 100}, id="one-batch", marks=SLOW),  # one batch per epoch
+        pytest.param({"batch_size": 1000}, id="big-batch", marks=SLOW),  # batch > the data
     ],
-    ids=["dropout-bn-l2-weights-val", "no-validation", "plain", "one-batch", "big-batch"],
 )
 def test_fast_path_equals_keras_fit(data, options):
     fast_net, fast_hist = _train(data, fast=True, **options)
@@ -120,12 +124,19 @@ def test_fast_path_equals_keras_fit(data, options):
 @pytest.mark.parametrize(
     "optimizer",
     [
-        lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-        lambda: keras.optimizers.RMSprop(0.01),
-        lambda: keras.optimizers.AdamW(0.01, weight_decay=0.05),
-        lambda: keras.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9),
+        pytest.param(
+            lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+            id="sgd-nesterov",
+            marks=SLOW,
+        ),
+        pytest.param(lambda: keras.optimizers.RMSprop(0.01), id="rmsprop", marks=SLOW),
+        pytest.param(
+            lambda: keras.optimizers.AdamW(0.01, weight_decay=0.05), id="adamw", marks=SLOW
+        ),
+        pytest.param(
+            lambda: keras.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9), id="adam-ema"
+        ),
     ],
-    ids=["sgd-nesterov", "rmsprop", "adamw", "adam-ema"],
 )
 def test_fast_path_equals_keras_fit_for_other_optimizers(data, optimizer):
     fast_net, fast_hist = _train(data, fast=True, optimizer=optimizer, validation=False)
@@ -138,6 +149,7 @@ def test_fast_path_equals_keras_fit_for_other_optimizers(data, optimizer):
     )  # the iteration count
 
 
+@pytest.mark.slow
 @tensorflow_only
 def test_early_stopping_equals_keras_fit(data):
     # A high learning rate on few rows overfits fast: the validation loss turns up early.
@@ -277,6 +289,7 @@ def test_cached_fit_equals_fresh_fit(data):
     assert int(cached.optimizer.iterations) == len(cached_hist["loss"]) * 7
 
 
+@pytest.mark.slow
 @tensorflow_only
 def test_concurrent_fits_of_one_configuration(data):
     expected = [_proba(_train(data, fast=True, seed=s)[0], data[0]) for s in (1, 2, 3)]
@@ -371,7 +384,7 @@ def test_subclassed_model_trains_uncached(data):
 # ------------------------------------------------------------------ progress
 
 
-@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("fast", [True, pytest.param(False, marks=SLOW)])
 def test_verbose_two_prints_one_line_per_epoch(data, capsys, fast):
     _train(data, fast=fast, epochs=2)
     assert capsys.readouterr().out == ""
