@@ -147,32 +147,9 @@ def _trainer(clf):
 
 def train_pass(clf, X, y_net, sample_weight, key):
     """One pass of the network over a prepared chunk, shuffled by ``key = (seed, n)``."""
-    network = clf.model_
-    if sp.issparse(X) or getattr(network.inputs[0], "sparse", False):
-        from skml._training import train_sparse
-
-        X = sp.csr_matrix(X)
-        # train_sparse numbers its epochs from 0: key the seed by the pass instead.
-        seed = int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0])
-        history = train_sparse(
-            network,
-            loss=network.loss,
-            optimizer=network.optimizer,  # compiling again keeps its state
-            X=X,
-            y=y_net,
-            sample_weight=sample_weight,
-            train_rows=np.arange(X.shape[0]),
-            val_rows=None,
-            epochs=1,
-            batch_size=clf.batch_size,
-            patience=0,
-            seed=seed,
-            verbose=0,
-        )
-        logs = {k: v[-1] for k, v in history.items()}
-    else:
-        logs = _trainer(clf).epoch(X, y_net, sample_weight, key)
-    return logs
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)  # the traced epoch cuts CSR batches in the dense rows' order
+    return _trainer(clf).epoch(X, y_net, sample_weight, key)
 
 
 def partial_fit(clf, X, y, sample_weight=None, classes=None):

@@ -27,7 +27,7 @@ Nothing here imports TensorFlow before it is needed.
 
 from skml._training.backend import float32_floatx, import_keras
 from skml._training.cache import cache_info, clear_cache
-from skml._training.fit import fit_network, train_sparse
+from skml._training.fit import fit_network
 from skml._training.infer import Predictor
 from skml._training.loop import EarlyStopping as _EarlyStopping
 from skml._training.trainer import Trainer
@@ -42,6 +42,5 @@ __all__ = [
     "import_keras",
 ]
 
-# Also imported elsewhere: ``_EarlyStopping`` (the fast path's, by ``skml._dask``) and
-# ``train_sparse`` (by ``skml._incremental``, until it trains CSR chunks with ``Trainer``).
-_ = _EarlyStopping, train_sparse
+# Also imported elsewhere: ``_EarlyStopping`` (the fast path's, by ``skml._dask``).
+_ = _EarlyStopping
