@@ -32,7 +32,7 @@ def dump_state(state):
     state.pop("_predictor", None)
     for key in _KERAS_KEYS:
         if state.get(key) is not None:
-            state[key] = _KerasBytes(pickle.dumps(state[key], protocol=pickle.HIGHEST_PROTOCOL))
+            state[key] = _KerasBytes(_dumps_network(state[key]))
     state["_skml_version"] = _version()
     state["_skml_format"] = _FORMAT
     return state
@@ -103,6 +103,34 @@ def load_state(state, owner):
                 f"and loaded by skml {_version()}: {type(exc).__name__}: {exc}"
             ) from exc
     return state
+
+
+def _dumps_network(network):
+    """The pickle of a Keras model through Keras' own ``__reduce__``.
+
+    scikeras, once imported, replaces ``keras.Model.__reduce__`` with a function that
+    re-registers the model's class under an empty package when it is not a plain Keras class
+    (``">TabMNetwork"`` instead of ``"skml>TabMNetwork"``), which a fresh process cannot load.
+    """
+    import io
+
+    import keras
+    from keras.src.saving.keras_saveable import KerasSaveable
+
+    # Undo such a re-registration (from an earlier pickle of the bare model, say).
+    for name, obj in list(keras.saving.get_custom_objects().items()):
+        if name.startswith("skml>"):
+            keras.saving.register_keras_serializable("skml", name.split(">", 1)[1])(obj)
+
+    class Pickler(pickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, keras.Model):
+                return KerasSaveable.__reduce__(obj)
+            return NotImplemented
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(network)
+    return buffer.getvalue()
 
 
 class _KerasBytes:

@@ -351,6 +351,13 @@ LOAD = """
 
 @pytest.mark.slow
 def test_pickle_and_joblib_load_in_a_fresh_process(tabm_fitted, multilabel_data, tmp_path):
+    # scikeras, once imported, patches keras.Model.__reduce__ and re-registers TabMNetwork
+    # under an empty package: skml must pickle through Keras' own __reduce__ regardless.
+    import keras
+    import scikeras  # noqa: F401
+
+    pickle.dumps(tabm_fitted.model_)  # the patched __reduce__ runs (and re-registers)
+    assert keras.saving.get_registered_name(type(tabm_fitted.model_)) == ">TabMNetwork"
     X, y = multilabel_data
     X = X.astype(np.float32)
     sparse = clone(tabm_fitted).fit(sp.csr_matrix(X), y)
