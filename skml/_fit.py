@@ -28,7 +28,7 @@ def warn_if_unscaled(X):
     zeros), fitted on the training folds only, as scikit-learn's own ``MLPClassifier`` expects.
     """
     values = X.data if sp.issparse(X) else X
-    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    largest = max(abs(float(values.max())), abs(float(values.min()))) if values.size else 0.0
     if largest > UNSCALED_ABOVE:
         warnings.warn(
             f"X holds values up to {largest:.4g} in absolute value: a neural network trains "
@@ -40,8 +40,12 @@ def warn_if_unscaled(X):
         )
 
 
-def train(clf, spec, head, X, y_net, sample_weight, network=None):
-    """Train a new network on ``X``, or continue ``network`` (``warm_start``); tune."""
+def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
+    """Train a new network on ``X``, or continue ``network`` (``warm_start``); tune.
+
+    ``X_given`` is ``X`` as ``fit`` received it (before the spec's ``as_input``): the
+    out-of-fold networks of ``threshold_cv`` are fitted on it, as the estimator itself was.
+    """
     from skml import _training
 
     keras = _training.import_keras()
@@ -96,14 +100,16 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None):
         clf._predictor = _training.Predictor(network)
     clf.model_ = network
     if isinstance(clf.threshold, str):
-        _tune(clf, head, X, y_net, sample_weight, val_rows, seed_split)
+        X_given = X if X_given is None else X_given
+        _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed_split)
 
 
-def _tune(clf, head, X, y_net, sample_weight, val_rows, seed):
+def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
     from skml.thresholds import tune_thresholds
 
     if clf.threshold_cv is not None:
-        y_true, scores = y_net, _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed)
+        y_true = y_net
+        scores = _out_of_fold_outputs(clf, head, X_given, y_net, sample_weight, seed)
     else:
         if val_rows is None:
             warnings.warn(
@@ -128,8 +134,6 @@ def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed):
     inner = clone(clf).set_params(
         threshold=0.5, threshold_cv=None, min_labels=0, verbose=0, random_state=seed
     )
-    if getattr(clf._spec, "input_shape", None) is not None:
-        inner.set_params(network__input_shape=None)  # the rows are already images
     y_split = head.split_targets(y_net)
     if head.stratify_multilabel:
         splitter = MultilabelStratifiedKFold(clf.threshold_cv, shuffle=True, random_state=seed)

@@ -75,7 +75,7 @@ def make_head(y, *, names=None, classes=None, drop_constant=True):
             )
     names = np.arange(y.shape[1]) if names is None else np.asarray(names)
     head = MultiLabelHead(names, y, drop_constant=drop_constant)
-    return head, head.encode(y)
+    return head, y[:, head.active]  # checked above: no second pass through encode
 
 
 def _one_dimensional(y, classes):

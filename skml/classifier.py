@@ -250,7 +250,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         names = label_names(y)
         y = as_numeric_labels(y) if y is not None else y
         X, y = validate_data(self, X, y, multi_output=True, **spec.input_checks())
-        X, sample_shape = spec.as_input(X)
+        X_given, (X, sample_shape) = X, spec.as_input(X)  # X_given: the folds of threshold_cv
         head, y_net = make_head(y, names=names, drop_constant=previous is None)
         _build.check_applicable(self, head)
         if previous is not None:
@@ -278,7 +278,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         from skml._training import float32_floatx
 
         with float32_floatx():
-            _fit.train(self, spec, head, X, y_net, sample_weight, self.model_)
+            _fit.train(self, spec, head, X, y_net, sample_weight, self.model_, X_given)
         self.n_iter_ += len(self.history_.get("loss", ()))
         return self
 

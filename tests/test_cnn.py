@@ -123,3 +123,17 @@ def test_image_folder_to_top_k(tmp_path):
     assert labels.shape == proba.shape == (4, 2)
     assert set(labels.ravel()) <= set(range(len(data.target_names)))
     assert np.all(proba[:, 0] >= proba[:, 1])
+
+
+@pytest.mark.slow
+def test_threshold_cv_on_flattened_rows(digits):
+    """The out-of-fold networks read the rows fit was given, reshaped by the same spec."""
+    X, y = digits
+    flat = X.reshape(len(X), -1)
+    network = CNN(filters=(4,), dense_units=(8,), input_shape=X.shape[1:])
+    clf = KerasMultiLabelClassifier(
+        **{**TINY_CNN, "network": network, "threshold": "f1", "threshold_cv": 2}
+    ).fit(flat, y)
+    assert clf.thresholds_.shape == (y.shape[1],)
+    assert not np.allclose(clf.thresholds_, 0.5)  # tuned on the out-of-fold outputs
+    assert clf.predict(flat).shape == y.shape
