@@ -58,6 +58,24 @@ def test_flat_rows_with_input_shape_match_images(fitted_cnn, digits):
         ).fit(X.reshape(len(X), -1), y)
 
 
+def test_rows_as_sequences():
+    # input_shape=(None, channels): each row is a sequence of n_features // channels steps.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 12)).astype(np.float32)
+    y = np.column_stack([X[:, :6].sum(axis=1) > 0, X[:, 6:].sum(axis=1) > 0]).astype(int)
+    network = CNN(filters=(4,), dense_units=(8,), input_shape=(None, 2))
+    clf = KerasMultiLabelClassifier(**{**TINY_CNN, "network": network}).fit(X, y)
+    assert clf.model_.input_shape == (None, 6, 2)
+    assert any(type(layer).__name__ == "Conv1D" for layer in clf.model_.layers)
+    assert clf.predict_proba(X).shape == y.shape
+    with pytest.raises(ValueError, match="X has 10 features"):
+        clf.predict(X[:, :10])
+    with pytest.raises(ValueError, match=r"input_shape=\(None, 5\) must describe the 12 columns"):
+        KerasMultiLabelClassifier(
+            **{**TINY_CNN, "network": CNN(filters=(4,), input_shape=(None, 5))}
+        ).fit(X, y)
+
+
 def test_cnn_reproducible_and_pickles(fitted_cnn, digits):
     X, y = digits
     again = KerasMultiLabelClassifier(**TINY_CNN).fit(X, y)

@@ -1,10 +1,10 @@
-"""scikit-learn's estimator checks on every skml estimator."""
+"""scikit-learn's estimator checks on every skml estimator, with every network kind."""
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skml import KerasMultiLabelClassifier
-from skml.networks import MLP
+from skml.networks import CNN, MLP, TabM
 
 _WEIGHT_IS_NOT_DUPLICATION = (
     "mini-batch training: a weight of 2 is not a duplicated row, since batches and the number "
@@ -79,6 +79,16 @@ def _slow_unless_without_training(checks):
     return pytest.mark.parametrize(argnames, marked, **checks.kwargs)
 
 
+# Every network kind the package exposes. The checks' X is 2-D with any number of columns, so
+# the CNN reads each row as a sequence of n_features steps (input_shape=(None, 1)), without
+# pooling (a check may give a single column).
+NETWORKS = [
+    MLP(hidden_layer_sizes=(16,)),
+    TabM(k=2, hidden_layer_sizes=(16,)),
+    CNN(filters=(8,), pooling=None, dense_units=(16,), input_shape=(None, 1)),
+]
+
+
 # Five epochs at a learning rate of 0.05 learn the checks' blobs as well as thirty at 0.01
 # (accuracy 0.92 on three classes and 0.97 on two, over seeds 0 to 2; the checks ask for 0.83):
 # each fit costs a fifth.
@@ -86,12 +96,9 @@ def _slow_unless_without_training(checks):
     parametrize_with_checks(
         [
             KerasMultiLabelClassifier(
-                network=MLP(hidden_layer_sizes=(16,)),
-                epochs=5,
-                batch_size=16,
-                learning_rate_init=0.05,
-                random_state=0,
+                network=network, epochs=5, batch_size=16, learning_rate_init=0.05, random_state=0
             )
+            for network in NETWORKS
         ],
         expected_failed_checks=_expected_failed_checks,
     )

@@ -65,6 +65,9 @@ def _fit(case, X, y, images):
         return KerasMultiLabelClassifier(
             **{**TINY_CNN, "network": CNN(filters=(2,), dense_units=(4,), input_shape=X.shape[1:])}
         ).fit(flat, y), flat
+    if case == "cnn_sequences":
+        network = CNN(filters=(2,), dense_units=(4,), pooling=None, input_shape=(None, 1))
+        return KerasMultiLabelClassifier(**{**TINY_CNN, "network": network}).fit(X, y), X
     threshold = 0.5 if case == "multiclass" else 0.4  # argmax decides a multiclass target
     return KerasMultiLabelClassifier(**ONE_EPOCH, threshold=threshold).fit(X, y), X
 
@@ -79,6 +82,7 @@ CASES = [
     "user_model",
     "cnn_images",
     "cnn_flat",
+    "cnn_sequences",
 ]
 
 

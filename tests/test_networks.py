@@ -200,7 +200,8 @@ def test_build_cnn_frozen_backbone_is_not_trained():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"input_shape": (8, 8)}, "input_shape must be"),
+        ({"input_shape": (8,)}, "input_shape must be"),
+        ({"input_shape": (8, 8, 1, 1)}, "input_shape must be"),
         ({"input_shape": (8, 8, 0)}, "input_shape must be"),
         ({"n_outputs": 0}, "n_outputs must be"),
         ({"filters": (4, 0)}, "filters must"),
@@ -212,6 +213,9 @@ def test_build_cnn_frozen_backbone_is_not_trained():
         ({"global_pooling": "sum"}, "global_pooling must be"),
         ({"filters": (4, 4, 4, 4)}, "too small"),
         ({"input_shape": (8, 3, 1)}, "too small"),
+        ({"input_shape": (3, 1)}, "too small"),
+        ({"input_shape": (8, 1), "kernel_size": (3, 3)}, "kernel_size must"),
+        ({"input_shape": (8, 1), "augmentation": "light"}, "sequences"),
         ({"dropout": 1.0}, "dropout must be"),
         ({"conv_dropout": -0.1}, "conv_dropout must be"),
         ({"dense_units": (8, -1)}, "dense_units must"),
@@ -225,6 +229,16 @@ def test_build_cnn_bad_arguments(kwargs, match):
     kwargs = {"input_shape": IMAGE_SHAPE, "n_outputs": N_OUTPUTS, **TINY_CNN, **kwargs}
     with pytest.raises(ValueError, match=match):
         build_cnn(**kwargs)
+
+
+@pytest.mark.parametrize("pooling", ["max", "average", None])
+def test_build_cnn_on_sequences(pooling):
+    # (steps, channels): the same blocks in one dimension.
+    model = build_cnn((8, 2), N_OUTPUTS, pooling=pooling, conv_dropout=0.1, seed=0, **TINY_CNN)
+    assert any(isinstance(layer, keras.layers.Conv1D) for layer in model.layers)
+    proba = _numpy(model(np.random.default_rng(0).random((6, 8, 2), dtype=np.float32)))
+    assert proba.shape == (6, N_OUTPUTS)
+    assert np.all((proba > 0) & (proba < 1))
 
 
 def test_build_cnn_small_image_without_pooling():
@@ -283,7 +297,9 @@ def test_specs_are_estimator_like_and_do_not_import_tensorflow():
         (CNN(filters=(4, -1)), "filters must be a tuple of positive integers"),
         (CNN(dense_units=(2.5,)), "dense_units must be a tuple of positive integers"),
         (CNN(pooling="median"), "'pooling' parameter of CNN"),
-        (CNN(input_shape=(8, 8)), r"input_shape must be \(height, width, channels\)"),
+        (CNN(input_shape=(8, 8, 1, 1)), r"input_shape must be \(height, width, channels\)"),
+        (CNN(input_shape=(8,)), r"or \(steps, channels\)"),
+        (CNN(input_shape=(8, None)), r"steps may be None"),
     ],
 )
 def test_spec_check_names_the_bad_parameter(spec, message):

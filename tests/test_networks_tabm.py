@@ -15,13 +15,11 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skml import KerasMultiLabelClassifier
 from skml.losses import AsymmetricLoss, BinaryCrossentropy, FocalLoss
 from skml.networks import TabM
 from skml.networks._tabm_layers import TabMNetwork, build_tabm
-from tests.test_common import _expected_failed_checks
 from tests.test_export import LOADER
 
 N_FEATURES, N_OUTPUTS, K = 6, 3, 4
@@ -411,23 +409,3 @@ def test_export_computes_the_mean_without_skml(tabm_fitted, multilabel_data, tmp
         loaded = np.load(tmp_path / f"{case}.npz")
         assert loaded["input_shape"].tolist() == [-1, X.shape[1]]
         assert_allclose(loaded["proba"], clf.predict_proba(X_case), atol=1e-5)
-
-
-# ------------------------------------------------------------------- scikit-learn's checks
-
-
-@pytest.mark.slow
-@parametrize_with_checks(
-    [
-        KerasMultiLabelClassifier(
-            network=TabM(k=2, hidden_layer_sizes=(16,)),
-            epochs=30,
-            batch_size=16,
-            learning_rate_init=0.01,
-            random_state=0,
-        )
-    ],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)

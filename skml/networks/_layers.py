@@ -109,10 +109,16 @@ def build_mlp(
     return keras.Model(inputs, outputs, name="mlp")
 
 
-_POOLING = {"max": keras.layers.MaxPooling2D, "average": keras.layers.AveragePooling2D}
+# Layer classes by the number of spatial axes: 1 for sequences, 2 for images.
+_CONV = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}
+_SPATIAL_DROPOUT = {1: keras.layers.SpatialDropout1D, 2: keras.layers.SpatialDropout2D}
+_POOLING = {
+    "max": {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D},
+    "average": {1: keras.layers.AveragePooling1D, 2: keras.layers.AveragePooling2D},
+}
 _GLOBAL_POOLING = {
-    "max": keras.layers.GlobalMaxPooling2D,
-    "average": keras.layers.GlobalAveragePooling2D,
+    "max": {1: keras.layers.GlobalMaxPooling1D, 2: keras.layers.GlobalMaxPooling2D},
+    "average": {1: keras.layers.GlobalAveragePooling1D, 2: keras.layers.GlobalAveragePooling2D},
 }
 
 
@@ -136,7 +142,7 @@ def _check_rate(name, value):
         raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
 
 
-def _augmentation_layers(augmentation, seeds):
+def _augmentation_layers(augmentation, seeds, rank=2):
     if augmentation is None:
         return []
     if isinstance(augmentation, str):
@@ -144,6 +150,11 @@ def _augmentation_layers(augmentation, seeds):
             raise ValueError(
                 f'augmentation must be None, "light" or a list of Keras layers, '
                 f"got {augmentation!r}"
+            )
+        if rank != 2:
+            raise ValueError(
+                'augmentation="light" flips, rotates and zooms images; sequences '
+                "(input_shape (steps, channels)) take None or a list of Keras layers."
             )
         return [
             keras.layers.RandomFlip(
@@ -182,13 +193,15 @@ def build_cnn(
     output_activation="sigmoid",
     seed=None,
 ):
-    """Build a convolutional network for images ending in one unit per output.
+    """Build a convolutional network for images or sequences ending in one unit per output.
 
     The network is ``[augmentation] -> features -> [global pooling] -> dense head -> output``.
     The features are either the convolution blocks described by ``filters`` or a
     user-supplied ``backbone``. Each convolution block is ``Conv2D(f, kernel_size,
     padding="same")``, ``BatchNormalization`` (optional), ReLU, 2x2 pooling (optional) and
-    ``SpatialDropout2D`` (optional).
+    ``SpatialDropout2D`` (optional). A sequence input ``(steps, channels)`` (a spectrum, a
+    signal, the columns of a table read in order) gets the same blocks in one dimension:
+    ``Conv1D``, pooling by 2 and ``SpatialDropout1D``.
 
     The defaults (three blocks of 16, 32 and 64 filters, global max pooling, one dense layer
     of 128 units) suit small images such as the 32x32 canvases of
@@ -200,14 +213,16 @@ def build_cnn(
     Parameters
     ----------
     input_shape : tuple of int
-        Shape of one image, ``(height, width, channels)``.
+        Shape of one image, ``(height, width, channels)``, or of one sequence,
+        ``(steps, channels)``.
     n_outputs : int
         Number of output units: one per label for ``"sigmoid"``, one per class for
         ``"softmax"``.
     filters : tuple of int, default=(16, 32, 64)
         Filters of each convolution block; ignored when ``backbone`` is given.
-    kernel_size : int or tuple of (int, int), default=3
-        Height and width of the convolution windows.
+    kernel_size : int or tuple of int, default=3
+        Size of the convolution windows along each spatial axis (height and width, or
+        steps).
     pooling : {"max", "average"} or None, default="max"
         2x2 pooling at the end of each block, which halves height and width; None keeps
         the full resolution. Each pooling step needs an image at least twice as large.
@@ -228,7 +243,7 @@ def build_cnn(
     l2 : float, default=0.0
         L2 penalty on the kernels of every ``Conv2D`` and ``Dense`` layer built here.
     augmentation : None, "light" or list of keras.layers.Layer, default=None
-        Layers applied to the input images. ``"light"`` is ``RandomFlip("horizontal")``,
+        Layers applied to the inputs. ``"light"`` (images only) is ``RandomFlip("horizontal")``,
         ``RandomRotation(0.05)`` and ``RandomZoom(0.1)``; a horizontal flip changes what
         some symbols mean (digits, letters), so choose it knowingly. Keras' random
         preprocessing layers act only while training and pass images through unchanged at
@@ -252,7 +267,7 @@ def build_cnn(
     Returns
     -------
     model : keras.Model
-        Uncompiled functional model mapping ``(batch, height, width, channels)`` images to
+        Uncompiled functional model mapping ``(batch, *input_shape)`` inputs to
         ``(batch, n_outputs)`` probabilities.
 
     Raises
@@ -275,10 +290,11 @@ def build_cnn(
         backbone=backbone,
     )
     seeds = _seeds(seed)
+    rank = len(input_shape) - 1
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input(shape=input_shape, dtype=_FLOAT, name="images")
+    inputs = keras.Input(shape=input_shape, dtype=_FLOAT, name="images" if rank == 2 else "inputs")
     x = inputs
-    for layer in _augmentation_layers(augmentation, seeds):
+    for layer in _augmentation_layers(augmentation, seeds, rank):
         x = layer(x)
     if backbone is not None:
         x = backbone(x)
@@ -293,8 +309,9 @@ def build_cnn(
             regularizer,
             seeds,
         )
-    if len(x.shape) == 4 and global_pooling is not None:
-        x = _GLOBAL_POOLING[global_pooling](dtype=_FLOAT, name="global_pool")(x)
+    if len(x.shape) in (3, 4) and global_pooling is not None:
+        pool = _GLOBAL_POOLING[global_pooling][len(x.shape) - 2]
+        x = pool(dtype=_FLOAT, name="global_pool")(x)
     elif len(x.shape) > 2:
         x = keras.layers.Flatten(dtype=_FLOAT, name="flatten")(x)
     for i, units in enumerate(dense_units):
@@ -333,21 +350,24 @@ def _check_cnn_arguments(
         input_shape = tuple(input_shape)
     except TypeError:
         input_shape = (input_shape,)
-    if len(input_shape) != 3 or not all(_is_int(v) and v >= 1 for v in input_shape):
+    if len(input_shape) not in (2, 3) or not all(_is_int(v) and v >= 1 for v in input_shape):
         raise ValueError(
-            f"input_shape must be (height, width, channels) of positive ints, got {input_shape!r}"
+            "input_shape must be (height, width, channels) or (steps, channels) of positive "
+            f"ints, got {input_shape!r}"
         )
+    rank = len(input_shape) - 1
     if not _is_int(n_outputs) or n_outputs < 1:
         raise ValueError(f"n_outputs must be a positive int, got {n_outputs!r}")
     filters = _check_positive_ints("filters", filters, allow_empty=backbone is not None)
-    kernel_sizes = (kernel_size, kernel_size) if _is_int(kernel_size) else kernel_size
+    kernel_sizes = (kernel_size,) * rank if _is_int(kernel_size) else kernel_size
     if not (
         isinstance(kernel_sizes, tuple | list)
-        and len(kernel_sizes) == 2
+        and len(kernel_sizes) == rank
         and all(_is_int(v) and v >= 1 for v in kernel_sizes)
     ):
         raise ValueError(
-            f"kernel_size must be a positive int or a pair of them, got {kernel_size!r}"
+            f"kernel_size must be a positive int or {rank} of them (one per spatial axis), "
+            f"got {kernel_size!r}"
         )
     if pooling not in (*_POOLING, None):
         raise ValueError(f'pooling must be "max", "average" or None, got {pooling!r}')
@@ -364,11 +384,12 @@ def _check_cnn_arguments(
         raise ValueError(f"backbone must be None or a Keras model, got {backbone!r}")
     if backbone is None and pooling is not None:
         smallest = 2 ** len(filters)
-        if min(input_shape[:2]) < smallest:
+        if min(input_shape[:rank]) < smallest:
+            axes = "height and width" if rank == 2 else "steps"
             raise ValueError(
-                f"input_shape {input_shape!r} is too small for {len(filters)} 2x2 pooling "
-                f"steps: height and width must be at least {smallest}; use fewer filters "
-                f"or pooling=None"
+                f"input_shape {input_shape!r} is too small for {len(filters)} pooling steps "
+                f"(each halves {axes}): {axes} must be at least {smallest}; use fewer "
+                f"filters or pooling=None"
             )
     return input_shape, filters, kernel_sizes, dense_units
 
@@ -377,8 +398,9 @@ def _conv_blocks(
     x, filters, kernel_sizes, pooling, conv_dropout, batch_normalization, regularizer, seeds
 ):
     """Convolution, batch normalisation, ReLU, pooling and spatial dropout, per filter count."""
+    rank = len(kernel_sizes)
     for i, n_filters in enumerate(filters):
-        x = keras.layers.Conv2D(
+        x = _CONV[rank](
             n_filters,
             tuple(kernel_sizes),
             padding="same",
@@ -394,9 +416,9 @@ def _conv_blocks(
             )(x)
         x = keras.layers.Activation("relu", dtype=_FLOAT, name=f"activation_{i}")(x)
         if pooling is not None:
-            x = _POOLING[pooling](2, dtype=_FLOAT, name=f"pool_{i}")(x)
+            x = _POOLING[pooling][rank](2, dtype=_FLOAT, name=f"pool_{i}")(x)
         if conv_dropout:
-            x = keras.layers.SpatialDropout2D(
+            x = _SPATIAL_DROPOUT[rank](
                 conv_dropout, seed=next(seeds), dtype=_FLOAT, name=f"conv_dropout_{i}"
             )(x)
     return x

@@ -1,4 +1,4 @@
-"""CNN: the convolutional network, for images."""
+"""CNN: the convolutional network, for images and sequences."""
 
 from numbers import Integral, Real
 
@@ -16,8 +16,12 @@ class CNN(Network):
 
     Reads images ``(n, height, width, channels)``, or 2-D flattened rows together with
     ``input_shape`` (so scikit-learn transformers and splitters that want 2-D ``X`` still
-    work). Each block is a convolution, batch normalisation, ReLU and 2x2 pooling; see
-    :func:`skml.networks.build_cnn` for the layers.
+    work): images ``(height, width, channels)`` or sequences ``(steps, channels)``. Each
+    block is a convolution, batch normalisation, ReLU and pooling by 2 along each spatial
+    axis; see :func:`skml.networks.build_cnn` for the layers.
+
+    ``input_shape=(None, 1)`` reads each 2-D row as a sequence of ``n_features`` steps with
+    one channel (a spectrum, a signal): a one-dimensional CNN for whatever width ``X`` has.
 
     Parameters
     ----------
@@ -36,14 +40,16 @@ class CNN(Network):
     l2 : float, default=1e-3
         L2 penalty on every kernel.
     augmentation : None, "light" or list of keras layers, default=None
-        Preprocessing layers active only while training; "light" is a horizontal flip, a
-        rotation of up to 5% of a turn and a zoom of up to 10%.
+        Preprocessing layers active only while training; "light" (images only) is a
+        horizontal flip, a rotation of up to 5% of a turn and a zoom of up to 10%.
     backbone : keras.Model or None, default=None
         A feature extractor replacing the convolution blocks (``filters``, ``kernel_size``
         and ``pooling`` must then keep their defaults); the pooling, dense layers and outputs
         go on top of it.
     input_shape : tuple of int or None, default=None
-        ``(height, width, channels)`` of 2-D flattened image rows; None reads 4-D images.
+        ``(height, width, channels)`` of 2-D flattened image rows, or ``(steps, channels)``
+        of flattened sequences (``steps`` may be None: ``n_features // channels``); None
+        reads 4-D images.
 
     Examples
     --------
@@ -111,12 +117,14 @@ class CNN(Network):
                 )
         if self.input_shape is not None:
             shape = tuple(self.input_shape)
-            if len(shape) != 3 or not all(
+            if len(shape) == 2 and shape[0] is None:
+                shape = shape[1:]  # steps from the width of X
+            if len(tuple(self.input_shape)) not in (2, 3) or not all(
                 isinstance(d, Integral) and not isinstance(d, bool) and d > 0 for d in shape
             ):
                 raise ValueError(
-                    "input_shape must be (height, width, channels) of positive integers; got "
-                    f"{self.input_shape!r}."
+                    "input_shape must be (height, width, channels) or (steps, channels) of "
+                    f"positive integers (steps may be None); got {self.input_shape!r}."
                 )
         return self
 
@@ -125,15 +133,9 @@ class CNN(Network):
         return {"dtype": np.float32, "allow_nd": self.input_shape is None}
 
     def as_input(self, X, fitted_shape=None):
-        """Images ``(n, h, w, c)``: 2-D rows reshaped with ``input_shape``, else 4-D ``X``."""
+        """Images or sequences: 2-D rows reshaped with ``input_shape``, else 4-D ``X``."""
         if self.input_shape is not None:
-            shape = tuple(int(d) for d in self.input_shape)
-            if X.ndim != 2 or int(np.prod(shape)) != X.shape[1]:
-                raise ValueError(
-                    f"input_shape={shape} must be (height, width, channels) with "
-                    f"height * width * channels == {X.shape[1]}, the number of columns of X."
-                )
-            return X.reshape((X.shape[0], *shape)), shape
+            return self._reshaped(X)
         if X.ndim != 4:
             raise ValueError(
                 "The CNN needs X of shape (n_samples, height, width, channels), or 2-D "
@@ -146,6 +148,20 @@ class CNN(Network):
                 f"estimator was fitted on images of shape {tuple(fitted_shape)}."
             )
         return X, shape
+
+    def _reshaped(self, X):
+        shape = tuple(self.input_shape)
+        n_columns = X.shape[1] if X.ndim == 2 else None
+        if shape[0] is None and n_columns is not None and n_columns % shape[1] == 0:
+            shape = (n_columns // shape[1], shape[1])
+        if n_columns is None or None in shape or int(np.prod(shape)) != n_columns:
+            raise ValueError(
+                f"input_shape={tuple(self.input_shape)} must describe the {n_columns} columns "
+                "of 2-D X: height * width * channels (or steps * channels) == the number of "
+                f"columns; got X with shape {X.shape}."
+            )
+        shape = tuple(int(d) for d in shape)
+        return X.reshape((X.shape[0], *shape)), shape
 
     def export_signature(self, sample_shape, n_features):
         """Flattened rows when fitted with ``input_shape`` (reshaped in the export)."""
