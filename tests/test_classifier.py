@@ -519,17 +519,22 @@ def test_label_sets_point_to_multilabelbinarizer(multilabel_data, y):
 @pytest.mark.slow
 def test_training_is_float32_whatever_the_keras_floatx(tmp_path, multilabel_data):
     """A user's ``~/.keras/keras.json`` with float16 or float64 neither breaks nor changes."""
+    # One fresh process: float16 comes from its keras.json, then float64 is set as a user's
+    # code would; each fit must train float32 and leave the setting alone.
     script = """
 import numpy as np, keras
 from sklearn.datasets import make_multilabel_classification
 from skml import KerasMultiLabelClassifier
 from skml.networks import MLP
 X, y = make_multilabel_classification(80, 6, n_classes=3, random_state=0)
-floatx = keras.config.floatx()
-clf = KerasMultiLabelClassifier(network=MLP((8,)), epochs=3, random_state=0).fit(X, y)
-assert {w.dtype for w in clf.model_.weights} == {"float32"}, clf.model_.weights
-assert keras.config.floatx() == floatx
-print(floatx, clf.predict_proba(X).sum())
+for floatx in (None, "float64"):
+    if floatx:
+        keras.config.set_floatx(floatx)
+    floatx = keras.config.floatx()
+    clf = KerasMultiLabelClassifier(network=MLP((8,)), epochs=3, random_state=0).fit(X, y)
+    assert {w.dtype for w in clf.model_.weights} == {"float32"}, clf.model_.weights
+    assert keras.config.floatx() == floatx
+    print(floatx, clf.predict_proba(X).sum())
 """
     # The reference: the same fit in this process (fits are reproducible across processes, see
     # test_same_random_state_across_processes), whatever this session's floatx.
@@ -538,22 +543,20 @@ print(floatx, clf.predict_proba(X).sum())
     X, y = make_multilabel_classification(80, 6, n_classes=3, random_state=0)
     clf = KerasMultiLabelClassifier(network=MLP((8,)), epochs=3, random_state=0).fit(X, y)
     reference = float(clf.predict_proba(X).sum())
-    sums = []
-    for floatx in ("float16", "float64"):
-        home = tmp_path / floatx
-        home.mkdir()
-        (home / "keras.json").write_text(f'{{"floatx": "{floatx}", "backend": "tensorflow"}}')
-        done = subprocess.run(
-            [sys.executable, "-c", script],
-            env={**os.environ, "KERAS_HOME": str(home)},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        reported, total = done.stdout.split()
-        assert reported == floatx
-        sums.append(float(total))
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    (home / "keras.json").write_text('{"floatx": "float16", "backend": "tensorflow"}')
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "KERAS_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert [floatx for floatx, _ in lines] == ["float16", "float64"]
+    sums = [float(total) for _, total in lines]
     np.testing.assert_allclose(sums, reference, rtol=1e-6)
 
 

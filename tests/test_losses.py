@@ -273,7 +273,10 @@ def test_nested_params_in_an_estimator():
         AsymmetricLoss(),
         # Starts with most probabilities below the clip: the shifted negatives must give
         # finite gradients even with gamma_neg < 1 (JAX and torch would give nan at 0).
-        AsymmetricLoss(gamma_neg=0.5, gamma_pos=1.0, clip=0.2, pos_weight=2.0),
+        pytest.param(
+            AsymmetricLoss(gamma_neg=0.5, gamma_pos=1.0, clip=0.2, pos_weight=2.0),
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["bce", "focal", "asl", "asl-clipped"],
 )

@@ -35,7 +35,8 @@ def data():
 
 @pytest.fixture(scope="module")
 def small():
-    X, y = make_multilabel_classification(n_samples=101, n_features=5, n_classes=4, random_state=1)
+    # Seed 2 gives a rare label (11 of 101 rows); seed 1 did too, after 1.6 s of resampling.
+    X, y = make_multilabel_classification(n_samples=101, n_features=5, n_classes=4, random_state=2)
     return X, y
 
 

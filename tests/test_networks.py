@@ -276,6 +276,7 @@ def test_build_cnn_learns_multilabel_digits():
 # ------------------------------------------------------------------- the specs
 
 
+@pytest.mark.slow
 def test_specs_are_estimator_like_and_do_not_import_tensorflow():
     import subprocess
     import sys

@@ -42,6 +42,7 @@ def test_partial_fit_builds_once_and_counts_passes(multilabel_data):
     assert int(network.optimizer.iterations.numpy()) == 4
 
 
+@pytest.mark.slow
 def test_partial_fit_is_reproducible_and_depends_on_chunk_order(multilabel_data):
     X, y = multilabel_data
     a = _partial(X, y, rounds=2)
@@ -54,6 +55,7 @@ def test_partial_fit_is_reproducible_and_depends_on_chunk_order(multilabel_data)
     assert np.abs(reverse.predict_proba(X) - a.predict_proba(X)).max() > 1e-4
 
 
+@pytest.mark.slow
 def test_partial_fit_pickles_and_continues_identically(multilabel_data):
     X, y = multilabel_data
     clf = _partial(X, y)
@@ -126,6 +128,7 @@ def test_partial_fit_numeric_thresholds_and_balanced_weights(multilabel_data):
     assert_allclose(weighted.model_.loss.pos_weight, [1, 2, 3, 4])
 
 
+@pytest.mark.slow
 def test_partial_fit_one_dimensional_targets(multilabel_data):
     X, y = multilabel_data
     binary = np.where(y[:, 0] == 1, "yes", "no")

@@ -26,6 +26,7 @@ def test_sparse_fit_predict(fmt, multilabel_data):
     assert_allclose(proba, clf.predict_proba(X), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_tfidf_pipeline_on_strings():
     texts = [
         "a thriller with a detective and a murder",
@@ -42,18 +43,21 @@ def test_tfidf_pipeline_on_strings():
 
 @pytest.mark.slow
 def test_sparse_training_never_densifies_whole_matrix():
-    n_samples, n_features = 20_000, 5_000
-    X = sp.random(
-        n_samples, n_features, density=0.001, format="csr", dtype=np.float32, random_state=0
+    n_samples, n_features = 5_000, 20_000  # few steps: tracemalloc slows every allocation
+    rng = np.random.default_rng(0)
+    nnz = n_samples * n_features // 1000  # density 0.001 (sp.random takes 17 s to draw this)
+    coords = rng.integers(0, n_samples, nnz), rng.integers(0, n_features, nnz)
+    X = sp.csr_matrix(
+        (np.ones(nnz, dtype=np.float32), coords), shape=(n_samples, n_features), dtype=np.float32
     )
-    y = np.random.default_rng(0).integers(0, 2, size=(n_samples, 3))
+    y = rng.integers(0, 2, size=(n_samples, 3))
     dense_bytes = n_samples * n_features * 4  # 400 MB as float32
     clf = KerasMultiLabelClassifier(
         network=MLP(hidden_layer_sizes=(8,)), epochs=1, batch_size=256, random_state=0
     )
     # Import and load everything a fit needs first: importing TensorFlow alone allocates
     # nearly 200 MB of Python objects, which tracemalloc would count as the fit's.
-    clone(clf).set_params(batch_size=32).fit(X[:64], y[:64]).predict_proba(X[:8])
+    clone(clf).fit(X[:512], y[:512]).predict_proba(X[:8])  # also traces the same steps
     tracemalloc.start()
     try:
         clf.fit(X, y)
@@ -99,7 +103,7 @@ def binary_rows():
     return X, y
 
 
-@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("early_stopping", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_csr_and_dense_rows_give_the_same_probabilities(binary_rows, early_stopping):
     """Same rows, same order of the rows in every epoch: the CSR fit (a sparse-input network
     fed tf.SparseTensor batches) and the dense fit give the same network."""
@@ -168,6 +172,7 @@ def test_fit_network_on_csr_equals_dense(binary_rows, fast):
         assert_allclose(Predictor(net)(X), Predictor(dense)(X.toarray()), atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_non_canonical_csr_trains_as_its_canonical_form(binary_rows):
     """Repeated entries add up and unsorted columns are fine, as in SciPy's arithmetic."""
     from skml._training import Predictor
@@ -185,6 +190,7 @@ def test_non_canonical_csr_trains_as_its_canonical_form(binary_rows):
     assert_allclose(Predictor(got)(messy), Predictor(expected)(X), atol=1e-6, rtol=0)
 
 
+@pytest.mark.slow
 def test_trainer_passes_on_csr_equal_dense(binary_rows):
     import keras
 

@@ -134,7 +134,9 @@ def test_fast_path_equals_keras_fit(data, options):
             lambda: keras.optimizers.AdamW(0.01, weight_decay=0.05), id="adamw", marks=SLOW
         ),
         pytest.param(
-            lambda: keras.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9), id="adam-ema"
+            lambda: keras.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9),
+            id="adam-ema",
+            marks=SLOW,
         ),
     ],
 )
@@ -201,7 +203,7 @@ def _bce(y, p):
     return -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(axis=1)
 
 
-@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("fast", [True, pytest.param(False, marks=SLOW)])
 def test_first_step_loss_is_weighted_mean_plus_l2(data, fast):
     """One batch holds every row: the first epoch's loss is the loss of the initial weights,
     sum(w * l) / n_samples (Keras' "sum_over_batch_size") plus the L2 penalty."""
@@ -252,6 +254,7 @@ def test_sample_weights_change_the_fit(data):
 # ------------------------------------------------------------------ traces are reused
 
 
+@pytest.mark.slow
 @tensorflow_only
 def test_second_fit_of_a_configuration_reuses_the_trace(data):
     X, y, _ = data
@@ -275,6 +278,7 @@ def test_second_fit_of_a_configuration_reuses_the_trace(data):
     assert _training.cache_info()["train_entries"] == 2
 
 
+@pytest.mark.slow
 @tensorflow_only
 def test_cached_fit_equals_fresh_fit(data):
     """A fit through a template that trained other networks before equals a first fit."""
@@ -384,7 +388,8 @@ def test_subclassed_model_trains_uncached(data):
 # ------------------------------------------------------------------ progress
 
 
-@pytest.mark.parametrize("fast", [True, pytest.param(False, marks=SLOW)])
+@pytest.mark.slow
+@pytest.mark.parametrize("fast", [True, False])
 def test_verbose_two_prints_one_line_per_epoch(data, capsys, fast):
     _train(data, fast=fast, epochs=2)
     assert capsys.readouterr().out == ""

@@ -116,6 +116,22 @@ def _read_image(path, size, Image, ImageOps):
         return np.asarray(image, dtype=np.float32) / 255.0
 
 
+def _check_arguments(on_missing, target_size, label_columns, labels_column):
+    """Raise ``ValueError`` for a bad argument of :func:`load_image_folder`."""
+    if on_missing not in ("raise", "warn"):
+        raise ValueError(f"on_missing must be 'raise' or 'warn', got {on_missing!r}")
+    if (
+        not isinstance(target_size, tuple | list)
+        or len(target_size) != 2
+        or not all(isinstance(s, int | np.integer) and s > 0 for s in target_size)
+    ):
+        raise ValueError(
+            f"target_size must be a (height, width) pair of positive ints, got {target_size!r}"
+        )
+    if label_columns is not None and labels_column is not None:
+        raise ValueError("give label_columns or labels_column, not both")
+
+
 def load_image_folder(
     csv_path,
     image_dir,
@@ -220,18 +236,7 @@ def load_image_folder(
     """
     import pandas as pd
 
-    if on_missing not in ("raise", "warn"):
-        raise ValueError(f"on_missing must be 'raise' or 'warn', got {on_missing!r}")
-    if (
-        not isinstance(target_size, tuple | list)
-        or len(target_size) != 2
-        or not all(isinstance(s, int | np.integer) and s > 0 for s in target_size)
-    ):
-        raise ValueError(
-            f"target_size must be a (height, width) pair of positive ints, got {target_size!r}"
-        )
-    if label_columns is not None and labels_column is not None:
-        raise ValueError("give label_columns or labels_column, not both")
+    _check_arguments(on_missing, target_size, label_columns, labels_column)
     Image, ImageOps = _import_pillow()
 
     frame = pd.read_csv(csv_path, dtype={id_column: str}, keep_default_na=False)
