@@ -80,8 +80,8 @@ def _parser():
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run in well under 2 minutes: emotions and tutorial cut to "
-        "200/100 rows, 2-fold cv, few epochs, trees and chains",
+        help="smoke run in about a minute: emotions cut to 200/100 rows, 2-fold cv, few "
+        "epochs, trees and chains",
     )
     parser.add_argument(
         "--blas-threads",

@@ -40,13 +40,32 @@ def network_spec(clf, *, check=True):
     return UserNetwork(network)
 
 
-def needs_split(clf):
+#: Folds of the out-of-fold predictions that tune a threshold rule when ``threshold_cv=None``.
+DEFAULT_THRESHOLD_CV = 3
+
+
+def threshold_folds(clf, n_samples):
+    """Folds whose out-of-fold predictions tune the thresholds; None: the validation split.
+
+    ``threshold_cv=None`` takes :data:`DEFAULT_THRESHOLD_CV` folds, or the validation split
+    when the data has fewer than two rows per fold or is streamed (``n_samples`` None: the
+    blocks of a Dask fit).
+    """
+    if not isinstance(clf.threshold, str) or clf.threshold_cv == "validation":
+        return None
+    if clf.threshold_cv is None:
+        enough = n_samples is not None and n_samples >= 2 * DEFAULT_THRESHOLD_CV
+        return DEFAULT_THRESHOLD_CV if enough else None
+    return clf.threshold_cv
+
+
+def needs_split(clf, n_samples):
     """Whether training holds out a validation split (early stopping or threshold tuning)."""
-    tune_on_split = isinstance(clf.threshold, str) and clf.threshold_cv is None
+    tune_on_split = isinstance(clf.threshold, str) and threshold_folds(clf, n_samples) is None
     return clf.early_stopping or tune_on_split
 
 
-def check_applicable(clf, head=None, *, incremental=False):
+def check_applicable(clf, head=None, *, incremental=False, n_samples=None):
     """Raise ``ValueError`` for a parameter set to a value that this fit would not use."""
     if clf.learning_rate_init is not None and not isinstance(clf.optimizer, str):
         raise ValueError(
@@ -59,7 +78,7 @@ def check_applicable(clf, head=None, *, incremental=False):
             f"threshold_cv={clf.threshold_cv!r} tunes thresholds (threshold='f1' or "
             f"'accuracy'); threshold={clf.threshold!r} is fixed. Leave threshold_cv at None."
         )
-    uses_split = not incremental and needs_split(clf)
+    uses_split = not incremental and needs_split(clf, n_samples)
     if clf.validation_fraction is not None and not uses_split:
         raise ValueError(
             f"validation_fraction={clf.validation_fraction!r} sizes the split held out for "

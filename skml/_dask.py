@@ -17,7 +17,8 @@ Training streams the row blocks of ``X`` (and the matching blocks of ``y`` and
   by block after every epoch, and the best weights are restored. Tuned thresholds are chosen
   on the held-out blocks' probabilities (rows x labels, not rows x features, in memory).
 * As in ``partial_fit``, every label gets an output unit (finding the constant labels would
-  need a pass over ``y``), ``class_weight="balanced"`` and ``threshold_cv`` are refused.
+  need a pass over ``y``), ``class_weight="balanced"`` and an integer ``threshold_cv`` are
+  refused.
 
 Prediction maps ``predict_proba`` / ``predict`` over the blocks (``map_blocks``) and returns
 a lazy Dask array. The fitted estimator is one node of the graph, so a ``distributed``
@@ -202,10 +203,10 @@ def fit_dask(clf, X, y, sample_weight=None):
         return clf.fit(X, y, sample_weight)
     _incremental._no_balanced(clf, "fit on Dask data")
     tune = isinstance(clf.threshold, str)
-    if tune and clf.threshold_cv is not None:
+    if tune and clf.threshold_cv not in (None, "validation"):
         raise ValueError(
-            "threshold_cv refits the network on folds of in-memory data; with Dask data use "
-            "threshold_cv=None (thresholds are tuned on held-out blocks)."
+            f"threshold_cv={clf.threshold_cv!r} refits the network on folds of in-memory data; "
+            "with Dask data use threshold_cv=None (thresholds are tuned on held-out blocks)."
         )
     from skml._training import _EarlyStopping, float32_floatx
 

@@ -61,7 +61,9 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
     clf._shuffle_seed = seed_shuffle
 
     split = (
-        _build.validation_split(clf, head, y_net, seed_split) if _build.needs_split(clf) else None
+        _build.validation_split(clf, head, y_net, seed_split)
+        if _build.needs_split(clf, X.shape[0])
+        else None
     )
     train_rows, val_rows = (np.arange(X.shape[0]), None) if split is None else split
     sparse = sp.issparse(X)
@@ -107,9 +109,10 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
 def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
     from skml.thresholds import tune_thresholds
 
-    if clf.threshold_cv is not None:
+    folds = _build.threshold_folds(clf, X.shape[0])
+    if folds is not None:
         y_true = y_net
-        scores = _out_of_fold_outputs(clf, head, X_given, y_net, sample_weight, seed)
+        scores = _out_of_fold_outputs(clf, head, X_given, y_net, sample_weight, seed, folds)
     else:
         if val_rows is None:
             warnings.warn(
@@ -124,7 +127,7 @@ def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
     head.store_tuned(clf.thresholds_, tuned)
 
 
-def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed):
+def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed, n_splits):
     """Network outputs for every training row from networks that did not train on it."""
     from sklearn.base import clone
     from sklearn.model_selection import KFold, StratifiedKFold
@@ -136,12 +139,12 @@ def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed):
     )
     y_split = head.split_targets(y_net)
     if head.stratify_multilabel:
-        splitter = MultilabelStratifiedKFold(clf.threshold_cv, shuffle=True, random_state=seed)
+        splitter = MultilabelStratifiedKFold(n_splits, shuffle=True, random_state=seed)
         y_fit = y_net.astype(int)
     else:
         counts = np.bincount(y_split, minlength=2)
-        splitter_class = StratifiedKFold if counts.min() >= clf.threshold_cv else KFold
-        splitter = splitter_class(clf.threshold_cv, shuffle=True, random_state=seed)
+        splitter_class = StratifiedKFold if counts.min() >= n_splits else KFold
+        splitter = splitter_class(n_splits, shuffle=True, random_state=seed)
         y_fit = y_split
     oof = np.empty(y_net.shape)
     with warnings.catch_warnings():

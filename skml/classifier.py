@@ -11,11 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skml import _build, _fit, _incremental
 from skml._head import label_names, make_head
@@ -90,15 +86,13 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         unknown names are an error); every value must lie in [0, 1]. "f1" tunes one threshold
         per label to maximise that label's F1, "accuracy" to minimise its error rate (the rule
         that follows hamming loss), "balanced_accuracy" likewise; all tune on predictions for
-        data the network did not train on: the validation split, or out-of-fold predictions
-        with ``threshold_cv`` (rules needing ``beta`` or a constraint: use
+        data the network did not train on: out-of-fold predictions, or the validation split
+        (see ``threshold_cv``; rules needing ``beta`` or a constraint: use
         :class:`skml.TunedThresholdMultiLabelClassifier`). Multiclass targets use argmax.
-    threshold_cv : int or None, default=None
-        Tune ``"f1"``/``"accuracy"`` thresholds on out-of-fold predictions of ``threshold_cv``
-        extra networks trained on stratified folds of the training data, instead of on the
-        validation split: every training row then informs the thresholds (on yeast, +0.01
-        macro-F1 over the validation split), at the price of ``threshold_cv`` more fits. An
-        error with a numeric ``threshold``.
+    threshold_cv : int, "validation" or None, default=None
+        Where a threshold rule is tuned. An int: on out-of-fold predictions of that many more
+        networks, fitted on stratified folds. None: 3 folds (Dask: held-out blocks; under 6
+        rows: the validation split). "validation": the validation split, no extra fit.
     min_labels : int, default=0
         Multi-label: every sample gets at least this many labels, the most probable ones when
         too few pass their thresholds. An error for 1-D targets.
@@ -170,7 +164,11 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             "array-like",
             dict,
         ],
-        "threshold_cv": [Interval(Integral, 2, None, closed="left"), None],
+        "threshold_cv": [
+            Interval(Integral, 2, None, closed="left"),
+            StrOptions({"validation"}),
+            None,
+        ],
         "min_labels": [Interval(Integral, 0, None, closed="left")],
         "distribute_strategy": [StrOptions({"mirrored"}), callable, HasMethods(["scope"]), None],
         "warm_start": ["boolean"],
@@ -252,7 +250,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, multi_output=True, **spec.input_checks())
         X_given, (X, sample_shape) = X, spec.as_input(X)  # X_given: the folds of threshold_cv
         head, y_net = make_head(y, names=names, drop_constant=previous is None)
-        _build.check_applicable(self, head)
+        _build.check_applicable(self, head, n_samples=X.shape[0])
         if previous is not None:
             _incremental.check_continuation(self, previous, head)
             head = self._head

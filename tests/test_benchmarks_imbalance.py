@@ -25,6 +25,9 @@ def test_variants_are_the_skml_contender_with_other_parameters():
     assert isinstance(smote, Resampled) and isinstance(smote.sampler, MLSMOTE)
     assert smote.sampler.random_state == 3 and smote.estimator.random_state == 3
     assert smote.estimator.threshold == "f1"
+    assert (
+        smote.estimator.threshold_cv == VARIANTS["f1"].factory(0)[-1].threshold_cv == "validation"
+    )
     assert VARIANTS["balanced"].description == 'class_weight="balanced"'
 
 

@@ -144,7 +144,8 @@ def test_threshold_f1_is_tuned_on_validation(multilabel_data):
     from sklearn.metrics import f1_score
 
     X, y = multilabel_data
-    clf = make(threshold="f1", epochs=5, validation_fraction=0.3).fit(X, y)
+    clf = make(threshold="f1", threshold_cv="validation", epochs=5, validation_fraction=0.3)
+    clf.fit(X, y)
     assert clf.thresholds_.shape == (y.shape[1],)
     assert not np.allclose(clf.thresholds_, 0.5)
     default = make(epochs=5, validation_fraction=0.3).fit(X, y)
@@ -172,6 +173,24 @@ def test_threshold_cv_tunes_on_out_of_fold_predictions(multilabel_data):
     assert_allclose(clf.thresholds_, tune_thresholds(y, oof), atol=1e-6)
     binary = make(threshold="f1", threshold_cv=2).fit(X, y[:, 0])
     assert binary.thresholds_.shape == (1,)
+
+
+@pytest.mark.slow  # eight fits
+def test_threshold_rules_tune_out_of_fold_by_default(multilabel_data):
+    X, y = multilabel_data
+    default = make(threshold="f1", early_stopping=False).fit(X, y)
+    three_folds = make(threshold="f1", threshold_cv=3, early_stopping=False).fit(X, y)
+    assert_array_equal(default.thresholds_, three_folds.thresholds_)
+    # A validation split is held out only when asked for.
+    with pytest.raises(ValueError, match="validation_fraction=0.2 sizes the split"):
+        make(threshold="f1", early_stopping=False, validation_fraction=0.2).fit(X, y)
+    make(
+        threshold="f1", threshold_cv="validation", early_stopping=False, validation_fraction=0.2
+    ).fit(X, y)
+    # Under two rows per fold, the default falls back to the validation split.
+    few = make(threshold="f1", early_stopping=False).fit(X[:5], y[:5])
+    split = make(threshold="f1", threshold_cv="validation", early_stopping=False).fit(X[:5], y[:5])
+    assert_array_equal(few.thresholds_, split.thresholds_)
 
 
 def test_min_labels(multilabel_data):
