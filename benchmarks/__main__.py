@@ -298,7 +298,8 @@ def main(argv=None):
 
     frame = write_csv(rows, csv_path)
     for name in plan:
-        plot_dataset(frame, name, out / f"benchmark_{name}.png", methods=list(CONTENDERS))
+        if runs[name]:  # a data set every chosen method sits out has nothing to plot
+            plot_dataset(frame, name, out / f"benchmark_{name}.png", methods=list(CONTENDERS))
     command = shlex.join(["python", "-m", "benchmarks", *(sys.argv[1:] if argv is None else argv)])
     text = _header(command, args, env, len(rows), elapsed) + "\n" + markdown_table(frame)
     if notes:

@@ -303,6 +303,18 @@ def test_cnn_contender_reads_images():
     assert_array_equal(X.reshape(8, -1), dataset.X[dataset.train[:8]])
 
 
+@pytest.mark.slow
+def test_a_data_set_every_method_sits_out_is_noted_not_plotted(tmp_path, capsys):
+    from benchmarks.__main__ import main
+
+    # rf-f1 sits bibtex out; the run used to crash drawing bibtex's empty chart.
+    argv = ["--quick", "--protocol", "split", "--datasets", "emotions,bibtex"]
+    assert main([*argv, "--methods", "rf-f1", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "benchmark_emotions.png").exists()
+    assert not (tmp_path / "benchmark_bibtex.png").exists()
+    assert "rf-f1: skipped on bibtex" in (tmp_path / "benchmark.md").read_text()
+
+
 def test_image_contenders_skip_data_sets_without_images(tmp_path, capsys):
     from benchmarks.__main__ import main
 
