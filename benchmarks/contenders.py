@@ -539,7 +539,6 @@ CONTENDERS = {
             "xgboost, per-label F1 thresholds (3-fold; opt-in: --methods)",
             requires="xgboost",
             default=False,
-            not_on={"bibtex": _BIBTEX_TOO_SLOW.format(what="4 xgboost fits per fit")},
         ),
         Contender(
             "catboost-f1",
