@@ -86,7 +86,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
+# Session scope: the two xdist workers steal tests from each other, and a module fixture is
+# rebuilt each time a worker comes back to this module; a session one once per worker at most.
+@pytest.fixture(scope="session")
 def exported(multilabel_data, tmp_path_factory):
     """Every kind of network fitted, exported and loaded in one process that lacks skml."""
     bunch = make_multilabel_digits(40, canvas_size=12, max_digits=2, digit_size=6, random_state=0)
