@@ -182,15 +182,23 @@ CROSS_VALIDATE = """
     from sklearn.datasets import make_multilabel_classification
     from sklearn.model_selection import cross_validate
     from skml import KerasMultiLabelClassifier
-    from skml.networks import MLP
+    from skml.networks import MLP, TabM
 
     FAST = {FAST!r}
+    # The MLP, and TabM, whose Keras model class must also reach the parent registered.
+    NETWORKS = [FAST["network"], TabM(k=2, hidden_layer_sizes=(8,))]
+
+    def check(out, X):
+        assert len(out["estimator"]) == 3
+        for est in out["estimator"]:
+            assert est.predict_proba(X).shape == (90, 3)
 
     def main(backend):
         X, y = make_multilabel_classification(90, 6, n_classes=3, random_state=0)
-        clf = KerasMultiLabelClassifier(**FAST)
+        clfs = [KerasMultiLabelClassifier(**{**FAST, "network": n}) for n in NETWORKS]
         if backend == "loky":
-            out = cross_validate(clf, X, y, cv=3, n_jobs=2, return_estimator=True)
+            for clf in clfs:
+                check(cross_validate(clf, X, y, cv=3, n_jobs=2, return_estimator=True), X)
         else:
             import joblib
             from distributed import Client, LocalCluster
@@ -202,11 +210,9 @@ CROSS_VALIDATE = """
                 joblib.parallel_config(backend="dask"),
             ):
                 client.wait_for_workers(2, timeout=120)
-                out = cross_validate(clf, X, y, cv=3, return_estimator=True)
-        assert len(out["estimator"]) == 3
-        for est in out["estimator"]:
-            assert est.predict_proba(X).shape == (90, 3)
-        print("returned", len(out["estimator"]), "fitted estimators")
+                for clf in clfs:
+                    check(cross_validate(clf, X, y, cv=3, return_estimator=True), X)
+        print("returned", 3 * len(clfs), "fitted estimators")
 
     if __name__ == "__main__":
         main(sys.argv[1])
@@ -233,4 +239,4 @@ def test_cross_validate_returns_estimators_to_a_fresh_parent(backend, tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail(f"cross_validate on {backend} hung for {SUBPROCESS_TIMEOUT} s")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "returned 3 fitted estimators" in done.stdout
+    assert "returned 6 fitted estimators" in done.stdout
