@@ -18,7 +18,10 @@ from skml._training.rows import canonical_csr, sparse_tensor, takes_sparse
 
 __all__ = ["Predictor"]
 
-_PREDICT_CHUNK = 65_536
+#: Dense rows per forward call. Activations grow with the chunk: TabM (k=8, 256 units)
+#: predicting 100,000 rows added 1,241 MB of peak memory in chunks of 65,536 rows and 119 MB in
+#: chunks of 8,192, and ran faster (2.0 s against 2.9 s; the MLP 0.24 s against 0.37 s).
+_PREDICT_CHUNK = 8192
 _SPARSE_CHUNK = 2048
 _CHUNK_VALUES = 4_194_304  # dense values per densified chunk: 16 MB of float32
 
