@@ -2,8 +2,8 @@
 
 - ``split``: the data set's standard train/test split (MULAN's for the MULAN sets), once per
   seed ``0 .. n_seeds - 1``.
-- ``cv``: repeated multi-label stratified K-fold, 5 folds x 2 repeats (``random_state=0``)
-  over all rows; the contenders' seed is the repeat number.
+- ``cv``: multi-label stratified K-fold, 5 folds (``random_state=0``) over all rows; the
+  contenders' seed is the repeat number (one repeat: 0).
 
 The contender's ``random_state`` is the row's seed, so a run is reproducible.
 """
@@ -31,7 +31,7 @@ __all__ = [
 PROTOCOLS = ("split", "cv")
 
 #: (n_splits, n_repeats) of the cv protocol, full and quick.
-CV_SPLITS = {False: (5, 2), True: (2, 1)}
+CV_SPLITS = {False: (5, 1), True: (2, 1)}
 
 #: Metric name -> (label, True when lower is better), in report order.
 METRICS = {

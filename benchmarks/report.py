@@ -204,10 +204,8 @@ def markdown_table(frame):
         else:
             n_repeats = runs.seed.nunique()
             n_splits = runs.fold.nunique() // n_repeats
-            what = (
-                f"{n_splits} folds x {n_repeats} repeats, stratified, "
-                f"{first.n_train + first.n_test} rows"
-            )
+            repeats = f" x {n_repeats} repeats" if n_repeats > 1 else ""
+            what = f"{n_splits} folds{repeats}, stratified, {first.n_train + first.n_test} rows"
         lines = [f"### {dataset}: {protocol} ({what}, {first.n_labels} labels)", "", header, rule]
         best = {
             name: (table[(name, "mean")].min() if lower else table[(name, "mean")].max())

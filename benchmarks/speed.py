@@ -6,6 +6,9 @@ The three contenders (:func:`benchmarks.contenders.make_fixed_mlp`) train the sa
 penalty, no early stopping) for the same epochs and batch size:
 
 - ``skml``: :class:`skml.KerasMultiLabelClassifier`;
+- ``skml-tabm``: the same estimator with ``network=TabM(k=8)`` (the ensemble network: the
+  hidden layer shared by 8 members, each with its own scalings and output layer), measured
+  beside the plain network on the first backend, against no target;
 - ``sklearn``: :class:`sklearn.neural_network.MLPClassifier`, the reference of every ratio;
 - ``scikeras``: a tutorial-style ``scikeras.wrappers.KerasClassifier`` around a Sequential MLP.
 
@@ -150,7 +153,7 @@ def measure(backends, size, *, scikeras=True, log=print):
     size : str
         A key of :data:`benchmarks.speed_measure.SIZES`.
     scikeras : bool, default=True
-        Whether to measure scikeras (on the first backend only).
+        Whether to measure scikeras (on the first backend only, like ``skml-tabm``).
     log : callable, default=print
         Receives the progress lines.
 
@@ -162,7 +165,8 @@ def measure(backends, size, *, scikeras=True, log=print):
     """
     results, memory = {}, {}
     for backend in backends:
-        contenders = ["skml", "sklearn"] + (["scikeras"] if scikeras else [])
+        first = backend == backends[0]
+        contenders = ["skml", "sklearn"] + ["skml-tabm"] * first + ["scikeras"] * scikeras
         log(f"[{backend}] timing {', '.join(contenders)} ...")
         try:
             results[backend] = _measure(
@@ -171,7 +175,7 @@ def measure(backends, size, *, scikeras=True, log=print):
             log(f"[{backend}] peak memory ...")
             memory[backend] = {
                 name: _measure(["memory", "--contender", name], backend, size)
-                for name in (contenders if backend == backends[0] else ["skml"])
+                for name in (contenders if first else ["skml"])
             }
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             if backend == backends[0]:
@@ -181,7 +185,7 @@ def measure(backends, size, *, scikeras=True, log=print):
         scikeras = False  # one scikeras column, from the first backend's process
     for backend, result in results.items():  # scikit-learn's memory: the first backend's
         for name, mem in {**memory[backends[0]], **memory[backend]}.items():
-            if name == "scikeras" and backend != backends[0]:
+            if name in ("scikeras", "skml-tabm") and backend != backends[0]:
                 continue
             result["samples"].setdefault("peak_rss_mb", {})[name] = [mem["peak_rss_mb"]]
             added = mem["peak_rss_mb"] - mem["before_fit_mb"]
@@ -247,7 +251,7 @@ def _target_status(figure, summary):
 def _fmt(value):
     if value is None:
         return ""
-    if abs(value) >= 1e5:
+    if abs(value) >= 1e4:
         return f"{value:,.0f}"
     return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
 
@@ -280,7 +284,7 @@ def markdown(summaries, meta):
     head = ["figure", "sklearn", "scikeras"]
     for backend in backends:
         head += [f"skml ({backend})", f"skml / sklearn ({backend})"]
-    head.append("target (tensorflow)")
+    head += ["skml TabM k=8", "TabM / sklearn", "target (tensorflow)"]
     lines = [
         "# skml speed",
         "",
@@ -299,6 +303,9 @@ def markdown(summaries, meta):
         for backend in backends:
             s = summaries[backend].get(figure, {"median": {}, "ratio": None})
             row += [_fmt(s["median"].get("skml")), _fmt(s["ratio"])]
+        medians = first.get(figure, {}).get("median", {})
+        tabm, sklearn = medians.get("skml-tabm"), medians.get("sklearn")
+        row += [_fmt(tabm), _fmt(tabm / sklearn if tabm is not None and sklearn else None)]
         tf = summaries.get("tensorflow", first).get(figure)
         row.append(_target_status(figure, tf) if tf else "")
         lines.append("| " + " | ".join(row) + " |")
@@ -307,8 +314,9 @@ def markdown(summaries, meta):
         "Medians. Ratios are skml / scikit-learn measured in the same process (for rows/s, "
         "higher is better; for the rest, lower). Fit (a) of skml is cold (its traced "
         "functions dropped first); the second-fit row is what a grid search pays per fit "
-        "after the first. The sklearn and scikeras columns come from the "
-        f"{backends[0]} process.",
+        "after the first. The sklearn, scikeras and TabM columns come from the "
+        f"{backends[0]} process; the targets bound the plain network, TabM is measured "
+        "beside it (the same hidden layer, 8 members).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -213,7 +213,7 @@ def _time_fits(samples, contenders, case, data, threads, repeats, figure, log, w
     fitted = {}
     for r in range(repeats):
         for name in _order(contenders, r):
-            if name == "skml":
+            if name.startswith("skml"):
                 _clear_skml_cache()
             clf = case.contender(name, seed=r)
             samples[figure][name].append(threads.timed(name, clf.fit, *data))
@@ -323,7 +323,7 @@ def measure_memory(contender, size):
     """
     X, Y = size.b.data()
     clf = size.b.contender(contender)
-    if contender == "skml":
+    if contender.startswith("skml"):
         import keras  # noqa: F401  (skml imports Keras in fit: count it before the fit)
     before = ru_maxrss_kib() / 1024
     with warnings.catch_warnings():

@@ -48,6 +48,13 @@ def test_fixed_mlp_contenders_train_the_same_network():
     pytest.importorskip("scikeras")
     ke = make_fixed_mlp("scikeras", hidden_units=7, epochs=3, batch_size=16)
     assert ke.model__hidden_units == 7 and ke.epochs == 3 and ke.random_state is None
+    tabm = make_fixed_mlp("skml-tabm", hidden_units=7, epochs=3, batch_size=16, random_state=2)
+    assert type(tabm.network).__name__ == "TabM" and tabm.network.k == 8
+    assert tabm.network.hidden_layer_sizes == (7,) and tabm.network.dropout == 0.0
+    assert tabm.get_params(deep=False).keys() == skml.get_params(deep=False).keys()
+    assert {k: v for k, v in tabm.get_params(deep=False).items() if k != "network"} == {
+        k: v for k, v in skml.get_params(deep=False).items() if k != "network"
+    }
     with pytest.raises(ValueError, match="Unknown library 'torch'"):
         make_fixed_mlp("torch", hidden_units=7, epochs=3, batch_size=16)
 
@@ -55,21 +62,25 @@ def test_fixed_mlp_contenders_train_the_same_network():
 def test_markdown_and_rows_report_medians_ratios_and_targets():
     result = {
         "samples": {
-            "fit_a_cold_s": {"skml": [1.0, 3.0, 2.0], "sklearn": [1.0, 1.0, 1.0]},
+            "fit_a_cold_s": {
+                "skml": [1.0, 3.0, 2.0],
+                "sklearn": [1.0, 1.0, 1.0],
+                "skml-tabm": [5.0, 4.0, 3.0],
+            },
             "latency_1row_ms": {"skml": [0.5, 0.7], "sklearn": [0.1]},
             "bulk_rows_per_s": {"skml": [100.0], "sklearn": [400.0], "scikeras": [50.0]},
         }
     }
     summary = summarise(result)
-    assert summary["fit_a_cold_s"]["median"] == {"skml": 2.0, "sklearn": 1.0}
-    assert summary["fit_a_cold_s"]["ratio"] == 2.0
+    assert summary["fit_a_cold_s"]["median"] == {"skml": 2.0, "sklearn": 1.0, "skml-tabm": 4.0}
+    assert summary["fit_a_cold_s"]["ratio"] == 2.0  # the plain network's, which the target bounds
     table = markdown({"tensorflow": summary}, _meta())
-    assert "| fit (a), s | 1 |  | 2 | 2 | <= 1.5x sklearn: NOT met |" in table
-    assert "| predict_proba of 1 row, ms | 0.1 |  | 0.6 | 6 | <= 1.0 ms: met |" in table
+    assert "| fit (a), s | 1 |  | 2 | 2 | 4 | 4 | <= 1.5x sklearn: NOT met |" in table
+    assert "| predict_proba of 1 row, ms | 0.1 |  | 0.6 | 6 |  |  | <= 1.0 ms: met |" in table
     assert ">= 1.0x sklearn: NOT met" in table and "| 50 |" in table
     assert "Versions: skml 9.9, keras 3.0." in table
     rows = report_rows({"tensorflow": summary}, _meta())
-    assert len(rows) == 7
+    assert len(rows) == 8
     skml_fit = [r for r in rows if r["figure"] == "fit_a_cold_s" and r["contender"] == "skml"]
     assert skml_fit[0]["median"] == 2.0 and skml_fit[0]["skml_over_sklearn"] == 2.0
     assert skml_fit[0]["skml_version"] == "9.9" and skml_fit[0]["unit"] == "s"
@@ -105,7 +116,7 @@ def test_command_line_smoke_run_writes_the_reports(tmp_path, capsys):
         assert f"| {label} |" in table
     frame = pd.read_csv(tmp_path / "speed.csv")
     assert set(frame.process_backend) == {"tensorflow"}
-    contenders = {"skml", "sklearn"}
+    contenders = {"skml", "sklearn", "skml-tabm"}
     if importlib.util.find_spec("scikeras") is not None:
         contenders.add("scikeras")
     measured = frame.groupby("figure").contender.apply(set)
