@@ -56,6 +56,14 @@ def _candidates(n_features):
         # the threshold-0.5 candidates above.
         'threshold="f1" on the validation split': {"threshold": "f1"},
         'threshold="f1", threshold_cv=3': {"threshold": "f1", "threshold_cv": 3},
+        'TabM k=8, threshold="f1"': {"network": TabM(), "threshold": "f1"},
+        'threshold="f1", no early stopping, 100 epochs (AdamW)': {
+            "network": MLP(l2=0.0),
+            "optimizer": "adamw",
+            "early_stopping": False,
+            "epochs": 100,
+            "threshold": "f1",
+        },
     }
 
 
@@ -68,6 +76,8 @@ CANDIDATES = (
     "TabM k=8 (no L2)",
     'threshold="f1" on the validation split',
     'threshold="f1", threshold_cv=3',
+    'TabM k=8, threshold="f1"',
+    'threshold="f1", no early stopping, 100 epochs (AdamW)',
 )
 #: The development suite: name -> scaler kind.
 SUITE = {

@@ -375,3 +375,14 @@ def test_quick_run_writes_table_csv_and_charts(tmp_path, capsys):
         png = (tmp_path / f"benchmark_{dataset}.png").read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         assert len(png) > 10_000
+
+
+def test_skml_tabm_f1_is_the_opt_in_tabm_with_f1_thresholds():
+    from skml.networks import TabM
+
+    contender = CONTENDERS["skml-tabm-f1"]
+    assert not contender.default  # named runs only: it is not skml's default network
+    classifier = contender.factory(4)[-1]
+    assert isinstance(classifier.network, TabM) and classifier.threshold == "f1"
+    assert classifier.random_state == 4 and classifier.threshold_cv is None
+    assert contender.factory(0, quick=True)[-1].epochs == 5
