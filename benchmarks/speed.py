@@ -1,7 +1,7 @@
 """Speed and memory of skml against scikit-learn and a plain scikeras model: ``python -m
 benchmarks.speed [--quick | --smoke] [--no-jax] [--out results/]``.
 
-The three contenders (:func:`benchmarks.contenders.make_fixed_mlp`) train the same network
+The contenders (:func:`benchmarks.contenders.make_fixed_mlp`) train the same network
 (one ReLU hidden layer, one sigmoid unit per label, Adam at 1e-3, no dropout, no weight
 penalty, no early stopping) for the same epochs and batch size:
 
