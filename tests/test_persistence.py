@@ -124,6 +124,11 @@ LOAD = """
             X = sp.csr_matrix(X)
         np.testing.assert_allclose(clf.predict_proba(X), expected[f"{name}_proba"], atol=1e-6)
         assert (np.asarray(clf.predict(X)) == expected[f"{name}_pred"]).all(), name
+        # From the third call on, prediction runs the model's own traced function: reach it.
+        for _ in range(3):
+            np.testing.assert_allclose(
+                clf.predict_proba(X[:1]), expected[f"{name}_proba"][:1], atol=1e-6
+            )
         print("loaded", name)
 """
 
@@ -191,7 +196,11 @@ CROSS_VALIDATE = """
     def check(out, X):
         assert len(out["estimator"]) == 3
         for est in out["estimator"]:
-            assert est.predict_proba(X).shape == (90, 3)
+            proba = est.predict_proba(X)
+            assert proba.shape == (90, 3)
+            # The later calls run the model's own traced function: the same probabilities.
+            for _ in range(3):
+                np.testing.assert_allclose(est.predict_proba(X), proba, atol=1e-6)
 
     def main(backend):
         X, y = make_multilabel_classification(90, 6, n_classes=3, random_state=0)
