@@ -170,6 +170,11 @@ def run(datasets, candidates, n_splits=3, max_folds=None, log=print):
     return rows
 
 
+def _estimator(model):
+    """The classifier of a suite model (the last step of a pipeline, or the model)."""
+    return model[-1] if hasattr(model, "steps") else model
+
+
 @contextlib.contextmanager
 def _recording_tuning_data(calls):
     """Record the ``(y_true, y_score)`` that ``tune_thresholds`` is called with."""
@@ -214,7 +219,7 @@ def shrinkage_study(datasets, shrinkages=SHRINKAGES, n_splits=3, max_folds=None,
             trained = (positives > 0) & (positives < len(train))  # constant labels: no rule
             proba = model.predict_proba(X[test])
             for shrinkage in shrinkages:
-                thresholds = np.array(model[-1].thresholds_, dtype=float)
+                thresholds = np.array(_estimator(model).thresholds_, dtype=float)
                 thresholds[trained] = tune_thresholds(y_tune, s_tune, shrinkage=shrinkage)
                 pred = apply_thresholds(proba, thresholds)
                 row = {

@@ -51,5 +51,8 @@ def test_shrinkage_study_retunes_the_estimators_own_tuning_data(tmp_path):
     model = defaults._pipeline("standard", {"threshold": "f1"}).fit(X[train], y[train])
     study = frame[(frame["dataset"] == "tiny") & (frame["shrinkage"] == default)]
     assert study["hamming"].item() == pytest.approx(hamming_loss(y[test], model.predict(X[test])))
+    # A suite set without a scaler is a bare estimator, not a pipeline.
+    (row,) = defaults.shrinkage_study(["unscaled"], shrinkages=(default,), max_folds=1)
+    assert 0 < row["hamming"] < 1
     # and the pseudo-counts do change the rule
     assert frame.loc[frame["dataset"] == "tiny", "hamming"].nunique() > 1
