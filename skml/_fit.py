@@ -107,6 +107,7 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
 
 
 def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
+    from skml.losses import bayes_thresholds
     from skml.thresholds import tune_thresholds
 
     folds = _build.threshold_folds(clf, X.shape[0])
@@ -123,7 +124,10 @@ def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
             )
             val_rows = np.arange(X.shape[0])
         y_true, scores = y_net[val_rows], clf._predictor(X[val_rows])
-    tuned = tune_thresholds(y_true, scores, metric=clf.threshold)
+    # The safe value of the rare-label shrinkage: 0.5 in true probability, whatever the
+    # positive weights of the loss made of it.
+    safe = bayes_thresholds(clf.model_.loss, y_net.shape[1])
+    tuned = tune_thresholds(y_true, scores, metric=clf.threshold, default=safe)
     head.store_tuned(clf.thresholds_, tuned)
 
 

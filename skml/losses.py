@@ -26,6 +26,7 @@ __all__ = [
     "AsymmetricLoss",
     "BinaryCrossentropy",
     "FocalLoss",
+    "bayes_thresholds",
     "compute_pos_weight",
     "get_loss",
 ]
@@ -454,6 +455,38 @@ def get_loss(loss, pos_weight=None):
             )
         return loss
     raise TypeError(f"loss must be a string, a Keras loss or a callable, got {loss!r}.")
+
+
+def bayes_thresholds(loss, n_labels):
+    """Per-label thresholds of the Bayes rule for hamming loss, on outputs trained by ``loss``.
+
+    Binary cross-entropy whose positive term is weighted by ``w`` is minimised by the
+    probability ``w p / (w p + 1 - p)``, where ``p`` is the true one: the output that stands for
+    ``p = 0.5`` is ``w / (1 + w)``. Threshold rules that shrink a rare label's threshold toward a
+    safe value (:func:`skml.thresholds.tune_thresholds`) shrink toward this one.
+
+    Parameters
+    ----------
+    loss : object
+        The network's loss. Only a :class:`BinaryCrossentropy` with a ``pos_weight`` moves the
+        thresholds; for any other loss the mapping is unknown and they stay at 0.5.
+    n_labels : int
+        Number of network outputs.
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_labels,)
+
+    Examples
+    --------
+    >>> from skml.losses import BinaryCrossentropy, bayes_thresholds
+    >>> bayes_thresholds(BinaryCrossentropy(pos_weight=[1.0, 3.0]), 2)
+    array([0.5 , 0.75])
+    """
+    if not isinstance(loss, BinaryCrossentropy) or loss.pos_weight is None:
+        return np.full(n_labels, 0.5)
+    weight = np.broadcast_to(np.asarray(loss.pos_weight, dtype=float), (n_labels,))
+    return weight / (1.0 + weight)
 
 
 def compute_pos_weight(y, class_weight, *, label_names=None, max_weight=10.0):

@@ -323,9 +323,11 @@ def tune_thresholds(
         recall is at least ``min_recall``. The names are the keys of :data:`RULES`. A callable
         ``f(y_true_label, y_pred_label) -> float`` gets 1-D 0/1 arrays of one label; it is
         evaluated on every cut, or on 256 cuts evenly spaced in rank when there are more.
-    default : float, default=0.5
+    default : float or array-like of shape (n_labels,), default=0.5
         The safe threshold: that of constant labels, and the value ``shrinkage`` pulls
-        toward.
+        toward; one per label when an array. For probabilities of a loss that weighs a
+        label's positives by ``w``, the safe threshold is ``w / (1 + w)``, the Bayes rule for
+        the label's error (what ``KerasMultiLabelClassifier`` passes with ``class_weight``).
     beta : float, array-like of shape (n_labels,) or dict, default=1.0
         Weight of recall in ``"fbeta"`` (``beta=2`` counts recall twice as much as precision);
         a dict is keyed by label index.
@@ -364,7 +366,6 @@ def tune_thresholds(
     array([0.44])
     """
     rule = check_rule(metric, min_precision=min_precision, min_recall=min_recall)
-    default = check_number(default, "default")
     shrinkage = check_number(shrinkage, "shrinkage", low=0)
     max_positive_ratio = check_number(
         max_positive_ratio, "max_positive_ratio", low=1, allow_none=True
@@ -373,6 +374,9 @@ def tune_thresholds(
     y_true = check_label_matrix(y_true, "y_true", dtype=np.int64)
     check_consistent_shape(y_true, y_score, ("y_true", "y_score"))
     n_labels = y_true.shape[1]
+    defaults = check_per_label(
+        default, n_labels, name="default", default=0.5, target="y_true"
+    )
     betas = check_per_label(beta, n_labels, name="beta", default=1.0, low=0, low_open=True)
     precisions = _constraint(min_precision, n_labels, "min_precision")
     recalls = _constraint(min_recall, n_labels, "min_recall")
@@ -382,7 +386,7 @@ def tune_thresholds(
                 y_true[:, j],
                 y_score[:, j],
                 rule,
-                default,
+                float(defaults[j]),
                 beta=float(betas[j]),
                 min_precision=precisions[j],
                 min_recall=recalls[j],

@@ -154,6 +154,31 @@ def test_threshold_f1_is_tuned_on_validation(multilabel_data):
     assert f1_tuned >= f1_default
 
 
+def test_weighted_loss_shrinks_rare_thresholds_toward_its_own_safe_value(
+    multilabel_data, monkeypatch
+):
+    """With class_weight, 0.5 in true probability is w / (1 + w) in the network's output."""
+    from skml import thresholds
+
+    X, y = multilabel_data
+    tune, defaults = thresholds.tune_thresholds, []
+
+    def record(*args, **kwargs):
+        defaults.append(np.asarray(kwargs["default"], dtype=float))
+        return tune(*args, **kwargs)
+
+    monkeypatch.setattr(thresholds, "tune_thresholds", record)
+    params = dict(threshold="f1", threshold_cv="validation", epochs=2, validation_fraction=0.3)
+    make(class_weight={1: 3.0}, **params).fit(X, y)
+    assert_allclose(defaults[-1], [0.5, 0.75, 0.5, 0.5])  # by label: only label 1 weighs 3
+    clf = make(class_weight="balanced", **params).fit(X, y)
+    weight = clf.model_.loss.pos_weight
+    assert_allclose(defaults[-1], np.divide(weight, np.add(weight, 1)))
+    assert not np.allclose(defaults[-1], 0.5)
+    make(**params).fit(X, y)  # unweighted: 0.5
+    assert_allclose(defaults[-1], 0.5)
+
+
 @pytest.mark.slow  # fourteen fits; test_tuning also tunes thresholds out of fold
 def test_threshold_cv_tunes_on_out_of_fold_predictions(multilabel_data):
     from skml.model_selection import MultilabelStratifiedKFold

@@ -110,6 +110,22 @@ def test_label_without_positives_gets_default():
     assert_allclose(tune_thresholds(y, s, "accuracy", **EXACT)[0], 0.65)
 
 
+def test_default_per_label_is_what_each_label_shrinks_toward():
+    rng = np.random.default_rng(0)
+    y = (rng.random((60, 2)) < 0.1).astype(int)
+    s = np.clip(0.2 * y + rng.random((60, 2)) * 0.5, 0, 1)
+    exact = tune_thresholds(y, s, max_positive_ratio=None, shrinkage=0)
+    shrunk = tune_thresholds(y, s, default=[0.5, 0.9], max_positive_ratio=None, shrinkage=3)
+    m = y.sum(axis=0)
+    weight = m / (m + 3)
+    assert_allclose(shrunk, weight * exact + (1 - weight) * np.array([0.5, 0.9]))
+    # A label without positives gets its own default.
+    y[:, 1] = 0
+    assert tune_thresholds(y, s, default=[0.5, 0.9])[1] == 0.9
+    with pytest.raises(ValueError, match=r"default has shape \(3,\) but y_true has 2 labels"):
+        tune_thresholds(y, s, default=[0.5, 0.5, 0.5])
+
+
 def test_tune_accepts_sparse_and_boolean():
     sparse = pytest.importorskip("scipy.sparse")
     y, s = random_data(3)
@@ -127,7 +143,12 @@ def test_tune_scales_to_many_samples():
     ("y_true", "y_score", "kwargs", "match"),
     [
         ([[1, 0]], [[0.5, 0.5]], {"metric": "bogus"}, r"metric must be one of \['f1'.*'bogus'"),
-        ([[1, 0]], [[0.5, 0.5]], {"default": "half"}, "default must be a finite number.*'half'"),
+        (
+            [[1, 0]],
+            [[0.5, 0.5]],
+            {"default": "half"},
+            "default must be a number, 2 numbers.*'half'",
+        ),
         ([1, 0], [0.5, 0.5], {}, r"y_score must have shape \(n_samples, n_labels\)"),
         ([1, 0], [[0.5, 0.5]], {}, r"y_true must be a 2-D label indicator matrix.*\(2,\)"),
         ([[1, 0]], [[0.5, 0.5, 0.1]], {}, r"y_true and y_score have different shapes: \(1, 2\)"),
