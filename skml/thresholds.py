@@ -374,9 +374,7 @@ def tune_thresholds(
     y_true = check_label_matrix(y_true, "y_true", dtype=np.int64)
     check_consistent_shape(y_true, y_score, ("y_true", "y_score"))
     n_labels = y_true.shape[1]
-    defaults = check_per_label(
-        default, n_labels, name="default", default=0.5, target="y_true"
-    )
+    defaults = check_per_label(default, n_labels, name="default", default=0.5, target="y_true")
     betas = check_per_label(beta, n_labels, name="beta", default=1.0, low=0, low_open=True)
     precisions = _constraint(min_precision, n_labels, "min_precision")
     recalls = _constraint(min_recall, n_labels, "min_recall")
