@@ -55,6 +55,11 @@ def _candidates(n_features):
             "epochs": 100,
         },
         "TabM k=8 (no L2)": {"network": TabM()},
+        # The learning-rate / batch-size pair (Adam; the default is 1e-3 with batches of 32).
+        "learning rate 3e-4": {"learning_rate_init": 3e-4},
+        "learning rate 3e-3": {"learning_rate_init": 3e-3},
+        "batches of 64": {"batch_size": 64},
+        "batches of 128, learning rate 3e-3": {"batch_size": 128, "learning_rate_init": 3e-3},
         # Decision-rule candidates: compare them with each other (macro-F1 first), not with
         # the threshold-0.5 candidates above.
         'threshold="f1" on the validation split': {"threshold": "f1"},
@@ -77,6 +82,10 @@ CANDIDATES = (
     "L2 0.1 / n_features",
     "no L2, no early stopping, 100 epochs (AdamW)",
     "TabM k=8 (no L2)",
+    "learning rate 3e-4",
+    "learning rate 3e-3",
+    "batches of 64",
+    "batches of 128, learning rate 3e-3",
     'threshold="f1" on the validation split',
     'threshold="f1", threshold_cv=3',
     'TabM k=8, threshold="f1"',
