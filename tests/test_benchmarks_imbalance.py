@@ -25,9 +25,12 @@ def test_variants_are_the_skml_contender_with_other_parameters():
     assert isinstance(smote, Resampled) and isinstance(smote.sampler, MLSMOTE)
     assert smote.sampler.random_state == 3 and smote.estimator.random_state == 3
     assert smote.estimator.threshold == "f1"
-    assert (
-        smote.estimator.threshold_cv == VARIANTS["f1"].factory(0)[-1].threshold_cv == "validation"
-    )
+    # The "f1" variants tune as the estimator does by default (out of fold), but one.
+    assert smote.estimator.threshold_cv is None
+    assert VARIANTS["f1"].factory(0)[-1].threshold_cv is None
+    assert VARIANTS["f1-validation"].factory(0)[-1].threshold_cv == "validation"
+    balanced = VARIANTS["balanced-f1"].factory(0)[-1]
+    assert balanced.class_weight == "balanced" and balanced.threshold == "f1"
     assert VARIANTS["balanced"].description == 'class_weight="balanced"'
 
 
