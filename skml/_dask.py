@@ -305,6 +305,7 @@ def _loss(clf, dask, blocks, indices):
 
 def _tune(clf, dask, blocks, indices):
     """Tune the thresholds on the probabilities of the blocks ``indices``."""
+    from skml.losses import bayes_thresholds
     from skml.thresholds import tune_thresholds
 
     targets, scores = [], []
@@ -312,7 +313,9 @@ def _tune(clf, dask, blocks, indices):
         X_net, y_net, _ = _incremental.prepare_chunk(clf, *block, first=False)
         targets.append(y_net)
         scores.append(clf._predictor(X_net))
-    tuned = tune_thresholds(np.concatenate(targets), np.concatenate(scores), metric=clf.threshold)
+    y_true = np.concatenate(targets)
+    safe = bayes_thresholds(clf.model_.loss, y_true.shape[1])  # as skml._fit._tune
+    tuned = tune_thresholds(y_true, np.concatenate(scores), metric=clf.threshold, default=safe)
     clf._head.store_tuned(clf.thresholds_, tuned)
 
 
