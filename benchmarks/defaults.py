@@ -145,6 +145,14 @@ def _pipeline(scaler, params):
     return clf
 
 
+def _scores(y_true, y_pred):
+    """The suite's two metrics of one fold's predictions."""
+    return {
+        "hamming": hamming_loss(y_true, y_pred),
+        "macro_f1": f1_score(y_true, y_pred, average="macro", zero_division=0),
+    }
+
+
 def run(datasets, candidates, n_splits=3, max_folds=None, log=print):
     """One row per (set, candidate, fold): hamming loss, macro-F1, seconds."""
     from skml.model_selection import MultilabelStratifiedKFold
@@ -167,8 +175,7 @@ def run(datasets, candidates, n_splits=3, max_folds=None, log=print):
                     "dataset": name,
                     "candidate": candidate,
                     "fold": fold,
-                    "hamming": hamming_loss(y[test], pred),
-                    "macro_f1": f1_score(y[test], pred, average="macro", zero_division=0),
+                    **_scores(y[test], pred),
                     "fit_seconds": seconds,
                 }
                 rows.append(row)
@@ -231,13 +238,8 @@ def shrinkage_study(datasets, shrinkages=SHRINKAGES, n_splits=3, max_folds=None,
                 thresholds = np.array(_estimator(model).thresholds_, dtype=float)
                 thresholds[trained] = tune_thresholds(y_tune, s_tune, shrinkage=shrinkage)
                 pred = apply_thresholds(proba, thresholds)
-                row = {
-                    "dataset": name,
-                    "shrinkage": shrinkage,
-                    "fold": fold,
-                    "hamming": hamming_loss(y[test], pred),
-                    "macro_f1": f1_score(y[test], pred, average="macro", zero_division=0),
-                }
+                row = {"dataset": name, "shrinkage": shrinkage, "fold": fold}
+                row.update(_scores(y[test], pred))
                 rows.append(row)
                 log(
                     f"{name:10s} shrinkage {shrinkage:4g} fold {fold}: hamming "
