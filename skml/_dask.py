@@ -305,7 +305,6 @@ def _loss(clf, dask, blocks, indices):
 
 def _tune(clf, dask, blocks, indices):
     """Tune the thresholds on the probabilities of the blocks ``indices``."""
-    from skml.losses import bayes_thresholds
     from skml.thresholds import tune_thresholds
 
     targets, scores = [], []
@@ -314,7 +313,7 @@ def _tune(clf, dask, blocks, indices):
         targets.append(y_net)
         scores.append(clf._predictor(X_net))
     y_true = np.concatenate(targets)
-    safe = bayes_thresholds(clf.model_.loss, y_true.shape[1])  # as skml._fit._tune
+    safe = clf._head.safe_thresholds(clf.model_.loss, clf.class_weight, y_true)  # as in _fit
     tuned = tune_thresholds(y_true, np.concatenate(scores), metric=clf.threshold, default=safe)
     clf._head.store_tuned(clf.thresholds_, tuned)
 

@@ -107,7 +107,6 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
 
 
 def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
-    from skml.losses import bayes_thresholds
     from skml.thresholds import tune_thresholds
 
     folds = _build.threshold_folds(clf, X.shape[0])
@@ -126,7 +125,7 @@ def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
         y_true, scores = y_net[val_rows], clf._predictor(X[val_rows])
     # The safe value of the rare-label shrinkage: 0.5 in true probability, whatever the
     # positive weights of the loss made of it.
-    safe = bayes_thresholds(clf.model_.loss, y_net.shape[1])
+    safe = head.safe_thresholds(clf.model_.loss, clf.class_weight, y_net)
     tuned = tune_thresholds(y_true, scores, metric=clf.threshold, default=safe)
     head.store_tuned(clf.thresholds_, tuned)
 

@@ -132,6 +132,19 @@ class _Head:
         )
         return per_class[codes].astype(np.float32)
 
+    def safe_thresholds(self, loss, class_weight, y_net):
+        """What a tuned rule shrinks toward: the output that stands for probability 0.5.
+
+        With class weights ``w0`` (negatives) and ``w1`` (positives) in the loss, the network's
+        output for a true probability of 0.5 is ``w1 / (w0 + w1)``.
+        """
+        weights = self.sample_weight(class_weight, y_net)
+        codes = self.codes(y_net)
+        if weights is None or codes.min() == codes.max():
+            return np.full(1, 0.5)
+        w0, w1 = weights[codes == 0][0], weights[codes == 1][0]
+        return np.full(1, w1 / (w0 + w1))
+
     def codes(self, y_net):
         """Class codes of the rows (1-D targets), for stratified splits."""
         return (y_net.argmax(axis=1) if y_net.shape[1] > 1 else y_net[:, 0]).astype(int)
@@ -232,6 +245,11 @@ class MultiLabelHead(_Head):
 
     def sample_weight(self, class_weight, y_net):
         return None  # per-label weights live in the loss
+
+    def safe_thresholds(self, loss, class_weight, y_net):
+        from skml.losses import bayes_thresholds
+
+        return bayes_thresholds(loss, self.n_outputs)  # the loss carries the weights
 
     def split_targets(self, y_net):
         return y_net

@@ -177,6 +177,12 @@ def test_weighted_loss_shrinks_rare_thresholds_toward_its_own_safe_value(
     assert not np.allclose(defaults[-1], 0.5)
     make(**params).fit(X, y)  # unweighted: 0.5
     assert_allclose(defaults[-1], 0.5)
+    # A binary target's class weights are sample weights: w1 / (w0 + w1).
+    y_binary = np.where(y[:, 0] == 1, "yes", "no")
+    make(class_weight={"no": 1.0, "yes": 4.0}, **params).fit(X, y_binary)
+    assert_allclose(defaults[-1], [0.8])
+    make(class_weight="balanced", **params).fit(X, y_binary)
+    assert_allclose(defaults[-1], [np.mean(y_binary == "no")])  # w1 / (w0 + w1) = n0 / n
 
 
 @pytest.mark.slow  # fourteen fits; test_tuning also tunes thresholds out of fold
