@@ -25,6 +25,7 @@ scikit-learn and scikeras.
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -75,6 +76,7 @@ __all__ = [
     "make_skml",
     "make_skml_cnn",
     "make_skml_f1",
+    "make_skml_periodic",
     "make_skml_tabm_f1",
     "make_sklearn_mlp",
     "make_xgboost",
@@ -529,6 +531,29 @@ def make_mlknn(random_state, quick=False):
     )
 
 
+def make_skml_periodic(random_state, quick=False, threshold=0.5):
+    """skml with ``network=MLP(embedding="periodic")``: periodic feature embeddings.
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of the network.
+    quick : bool, default=False
+        Train for at most 5 epochs.
+    threshold : float or str, default=0.5
+        The estimator's ``threshold`` (``"f1"`` for ``skml-periodic-f1``).
+
+    Returns
+    -------
+    estimator : Pipeline
+    """
+    from skml.networks import MLP
+
+    return make_skml(random_state, quick, network=MLP(embedding="periodic"), threshold=threshold)
+
+
+_DENSE_ONLY = {"bibtex": "periodic embeddings read dense numerical features; bibtex is sparse"}
+
 #: All contenders, by name, in report order.
 CONTENDERS = {
     c.name: c
@@ -539,6 +564,20 @@ CONTENDERS = {
             "skml-tabm-f1",
             make_skml_tabm_f1,
             'skml with network=TabM(), threshold="f1" (opt-in: --methods)',
+            default=False,
+        ),
+        Contender(
+            "skml-periodic",
+            make_skml_periodic,
+            'skml with network=MLP(embedding="periodic") (opt-in: --methods)',
+            not_on=_DENSE_ONLY,
+            default=False,
+        ),
+        Contender(
+            "skml-periodic-f1",
+            partial(make_skml_periodic, threshold="f1"),
+            'skml with network=MLP(embedding="periodic"), threshold="f1" (opt-in: --methods)',
+            not_on=_DENSE_ONLY,
             default=False,
         ),
         Contender(

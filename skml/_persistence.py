@@ -91,7 +91,10 @@ def load_state(state, owner):
         )
     blobs = {k: v for k, v in state.items() if isinstance(v, _KerasBytes)}
     if blobs:
-        import skml.losses  # noqa: F401  (registers the Keras objects the networks refer to)
+        # Register the Keras objects the networks refer to: losses and custom layers.
+        import skml.losses  # noqa: F401
+        import skml.networks._embeddings  # noqa: F401
+        import skml.networks._tabm_layers  # noqa: F401
 
     for key, blob in blobs.items():
         try:

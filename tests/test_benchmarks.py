@@ -386,3 +386,12 @@ def test_skml_tabm_f1_is_the_opt_in_tabm_with_f1_thresholds():
     assert isinstance(classifier.network, TabM) and classifier.threshold == "f1"
     assert classifier.random_state == 4 and classifier.threshold_cv is None
     assert contender.factory(0, quick=True)[-1].epochs == 5
+
+
+def test_skml_periodic_contenders_are_opt_in_and_sit_sparse_bibtex_out():
+    for name, threshold in (("skml-periodic", 0.5), ("skml-periodic-f1", "f1")):
+        contender = CONTENDERS[name]
+        assert not contender.default and "bibtex" in contender.not_on
+        classifier = contender.factory(2)[-1]
+        assert classifier.network.embedding == "periodic"
+        assert classifier.threshold == threshold and classifier.random_state == 2

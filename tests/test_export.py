@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 
 from skml import KerasMultiLabelClassifier
 from skml.datasets import make_multilabel_digits
-from skml.networks import CNN
+from skml.networks import CNN, MLP
 from tests.conftest import FAST
 
 LOADER = Path(__file__).with_name("_export_loader.py")
@@ -68,6 +68,9 @@ def _fit(case, X, y, images):
     if case == "cnn_sequences":
         network = CNN(filters=(2,), dense_units=(4,), pooling=None, input_shape=(None, 1))
         return KerasMultiLabelClassifier(**{**TINY_CNN, "network": network}).fit(X, y), X
+    if case == "periodic":
+        network = MLP(hidden_layer_sizes=(4,), embedding="periodic")
+        return KerasMultiLabelClassifier(**{**ONE_EPOCH, "network": network}).fit(X, y), X
     threshold = 0.5 if case == "multiclass" else 0.4  # argmax decides a multiclass target
     return KerasMultiLabelClassifier(**ONE_EPOCH, threshold=threshold).fit(X, y), X
 
@@ -83,6 +86,7 @@ CASES = [
     "cnn_images",
     "cnn_flat",
     "cnn_sequences",
+    "periodic",
 ]
 
 

@@ -295,6 +295,9 @@ def test_specs_are_estimator_like_and_do_not_import_tensorflow():
         (MLP(dropout=1.0), "'dropout' parameter of MLP"),
         (MLP(l2=-1.0), "'l2' parameter of MLP"),
         (MLP((4, 0)), "hidden_layer_sizes must be a tuple of positive integers"),
+        (MLP(embedding="piecewise"), "'embedding' parameter of MLP"),
+        (MLP(embedding="periodic", embedding_scale=0.0), "'embedding_scale' parameter of MLP"),
+        (MLP(embedding_scale=0.1), "embedding_scale=0.1 applies to embedding='periodic' only"),
         (CNN(filters=(4, -1)), "filters must be a tuple of positive integers"),
         (CNN(dense_units=(2.5,)), "dense_units must be a tuple of positive integers"),
         (CNN(pooling="median"), "'pooling' parameter of CNN"),
@@ -325,3 +328,40 @@ def test_spec_build_matches_the_builder():
     )
     assert cnn.output_shape == (None, N_OUTPUTS)
     assert cnn.layers[-1].activation.__name__ == "softmax"
+
+
+def test_periodic_embedding_widens_each_feature_and_refuses_sparse_rows():
+    from skml.networks._embeddings import PeriodicEmbedding
+
+    spec = MLP((6,), embedding="periodic", embedding_scale=0.1)
+    model = spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3)
+    embedding = model.get_layer("periodic_embedding")
+    assert isinstance(embedding, PeriodicEmbedding)
+    assert embedding.output.shape == (None, 5 * 24)
+    assert embedding.frequencies.shape == (5, 48) and embedding.kernel.shape == (5, 96, 24)
+    assert 0.05 < float(np.std(embedding.frequencies.numpy())) < 0.15  # the scale
+    again = spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3)
+    _assert_same_weights(model, again)
+    # Each feature has its own embedding: changing one feature moves only its block.
+    x = np.zeros((2, 5), np.float32)
+    x[1, 2] = 1.0
+    out = keras.ops.convert_to_numpy(embedding(x))
+    moved = np.flatnonzero(out[0] != out[1])
+    assert moved.size and moved.min() >= 2 * 24 and moved.max() < 3 * 24
+    with pytest.raises(ValueError, match="embeds dense numerical features; X is sparse"):
+        spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3, sparse=True)
+
+
+def test_periodic_embedding_trains_and_refuses_sparse_input_in_fit(multilabel_data):
+    import scipy.sparse as sp
+
+    from skml import KerasMultiLabelClassifier
+
+    X, y = multilabel_data
+    clf = KerasMultiLabelClassifier(
+        network=MLP((8,), embedding="periodic"), epochs=3, random_state=0
+    ).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == y.shape and np.isfinite(proba).all()
+    with pytest.raises(ValueError, match="Use embedding=None for sparse rows"):
+        clf.fit(sp.csr_matrix(X), y)

@@ -20,7 +20,7 @@ from sklearn.datasets import make_multilabel_classification
 
 from skml import KerasMultiLabelClassifier
 from skml.losses import AsymmetricLoss, FocalLoss
-from skml.networks import CNN
+from skml.networks import CNN, MLP
 from tests.conftest import FAST
 
 SUBPROCESS_TIMEOUT = 300
@@ -79,6 +79,13 @@ def _models(data):
             y,
         ),
         "f1": (KerasMultiLabelClassifier(threshold="f1", **ONE_EPOCH), X, y),
+        "periodic": (
+            KerasMultiLabelClassifier(
+                **{**ONE_EPOCH, "network": MLP(hidden_layer_sizes=(8,), embedding="periodic")}
+            ),
+            X,
+            y,
+        ),
     }
 
 

@@ -51,6 +51,8 @@ def build_mlp(
     output_activation="sigmoid",
     sparse=False,
     seed=None,
+    embedding=None,
+    embedding_scale=0.01,
 ):
     """Build a fully connected network ending in one unit per output.
 
@@ -78,6 +80,11 @@ def build_mlp(
         densified.
     seed : int or None, default=None
         Seed of the initialisers and dropout masks.
+    embedding : {None, "periodic"}, default=None
+        ``"periodic"`` embeds each (dense) feature first
+        (:class:`skml.networks._embeddings.PeriodicEmbedding`).
+    embedding_scale : float, default=0.01
+        Standard deviation of the periodic embeddings' initial frequencies.
 
     Returns
     -------
@@ -89,6 +96,12 @@ def build_mlp(
     regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=(n_features,), sparse=sparse, dtype=_FLOAT, name="features")
     x = inputs
+    if embedding == "periodic":
+        from skml.networks._embeddings import PeriodicEmbedding
+
+        x = PeriodicEmbedding(
+            scale=embedding_scale, seed=next(seeds), dtype=_FLOAT, name="periodic_embedding"
+        )(x)
     for i, units in enumerate(hidden_layer_sizes):
         x = keras.layers.Dense(
             units,

@@ -2,7 +2,7 @@
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from skml.networks._base import Network
 
@@ -28,6 +28,15 @@ class MLP(Network):
     l2 : float, default=0.0
         L2 penalty on every kernel. Off by default: on sparse text (bibtex) an L2 of 1e-3
         collapsed macro-F1 to 0.001 (see the README's *How the defaults were chosen*).
+    embedding : {None, "periodic"}, default=None
+        ``"periodic"`` embeds each numerical feature before the first hidden layer:
+        ``ReLU(W_j [sin(2 pi c_j x_j), cos(2 pi c_j x_j)] + b_j)`` with 48 trainable
+        frequencies and 24 units per feature (Gorishniy et al., NeurIPS 2022, their "PLR"
+        embeddings). For dense, standardised rows only: sparse input is refused. It widens the
+        first layer ``24 * n_features``-fold, so fits cost more (scene: about 10x).
+    embedding_scale : float, default=0.01
+        Standard deviation of the initial frequencies ``c_j`` (the authors' default; their
+        most important hyperparameter to tune). Used only with ``embedding="periodic"``.
 
     Examples
     --------
@@ -44,6 +53,8 @@ class MLP(Network):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_normalization": ["boolean"],
         "l2": [Interval(Real, 0, None, closed="left")],
+        "embedding": [None, StrOptions({"periodic"})],
+        "embedding_scale": [Interval(Real, 0, None, closed="neither")],
     }
 
     accepts_sparse = True
@@ -56,18 +67,27 @@ class MLP(Network):
         dropout=0.2,
         batch_normalization=False,
         l2=0.0,
+        embedding=None,
+        embedding_scale=0.01,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
         self.batch_normalization = batch_normalization
         self.l2 = l2
+        self.embedding = embedding
+        self.embedding_scale = embedding_scale
 
     def check(self):
         """Validate the parameters; raise ``ValueError`` naming the bad one. Return self."""
         super().check()
         check_units("hidden_layer_sizes", self.hidden_layer_sizes)
         check_activation(self.activation)
+        if self.embedding is None and self.embedding_scale != 0.01:
+            raise ValueError(
+                f"embedding_scale={self.embedding_scale!r} applies to embedding='periodic' "
+                "only; embedding is None."
+            )
         return self
 
     def build(
@@ -76,6 +96,11 @@ class MLP(Network):
         """Build the uncompiled Keras MLP (see :meth:`Network.build`)."""
         from skml.networks._layers import build_mlp
 
+        if sparse and self.embedding is not None:
+            raise ValueError(
+                f"MLP(embedding={self.embedding!r}) embeds dense numerical features; X is "
+                "sparse. Use embedding=None for sparse rows (such as bag-of-words text)."
+            )
         return build_mlp(
             int(sample_shape[0]),
             n_outputs,
@@ -87,6 +112,8 @@ class MLP(Network):
             output_activation=output_activation,
             sparse=sparse,
             seed=seed,
+            embedding=self.embedding,
+            embedding_scale=self.embedding_scale,
         )
 
 
