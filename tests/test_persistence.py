@@ -197,8 +197,13 @@ CROSS_VALIDATE = """
     from skml.networks import MLP, TabM
 
     FAST = {FAST!r}
-    # The MLP, and TabM, whose Keras model class must also reach the parent registered.
-    NETWORKS = [FAST["network"], TabM(k=2, hidden_layer_sizes=(8,))]
+    # The MLP; TabM, whose Keras model class must also reach the parent registered; and the
+    # MLP with periodic embeddings, a registered custom layer.
+    NETWORKS = [
+        FAST["network"],
+        TabM(k=2, hidden_layer_sizes=(8,)),
+        MLP(hidden_layer_sizes=(8,), embedding="periodic"),
+    ]
 
     def check(out, X):
         assert len(out["estimator"]) == 3
@@ -255,4 +260,4 @@ def test_cross_validate_returns_estimators_to_a_fresh_parent(backend, tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail(f"cross_validate on {backend} hung for {SUBPROCESS_TIMEOUT} s")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "returned 6 fitted estimators" in done.stdout
+    assert "returned 9 fitted estimators" in done.stdout
