@@ -340,11 +340,10 @@ def tune_thresholds(
         ``min_precision``. Works with any metric.
     shrinkage : float, default=3.0
         Pseudo-count of the shrinkage toward ``default``; 0 turns it off. 3 was chosen on
-        the development suite (``python -m benchmarks.defaults --shrinkage``; 10 before
-        0.2.0): it gains macro-F1 over 10 on rare labels (bibtex +0.045) for a bounded rise
-        of the hamming loss. With shrinkage on,
-        ``min_precision`` and ``min_recall`` hold on the data only approximately for labels
-        with few positives.
+        the development suite (``python -m benchmarks.defaults --shrinkage``; earlier 0.2.0
+        development builds used 10): it gains macro-F1 over 10 on rare labels (bibtex
+        +0.045) for a bounded rise of the hamming loss. With shrinkage on, ``min_precision``
+        and ``min_recall`` hold on the data only approximately for labels with few positives.
     max_positive_ratio : float or None, default=3.0
         A cut may predict at most this many times the label's positives; None turns the cap
         off. It gives way to ``min_recall``.
