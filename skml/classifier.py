@@ -40,8 +40,9 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     network : MLP, CNN, keras.Model, callable or None, default=None
-        The network: a spec from :mod:`skml.networks` (None is ``MLP()``: one hidden layer
-        of 256 ReLU units, dropout 0.2, no L2), whose parameters ``GridSearchCV`` reaches
+        The network: a spec from :mod:`skml.networks` (None is ``MLP()``: periodic
+        embeddings of each feature when there are at most 512, then one hidden layer of 256
+        ReLU units, dropout 0.2, no L2), whose parameters ``GridSearchCV`` reaches
         as ``network__dropout`` and so on; or a user network, a Keras model (cloned before
         training, so the given instance is never modified) or a build function following
         scikeras' conventions (it may take ``meta`` and ``compile_kwargs`` by name). A user

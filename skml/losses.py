@@ -457,19 +457,32 @@ def get_loss(loss, pos_weight=None):
     raise TypeError(f"loss must be a string, a Keras loss or a callable, got {loss!r}.")
 
 
+#: Resolution of the grid on which :func:`bayes_thresholds` finds non-closed-form thresholds.
+_GRID_STEP = 1e-4
+
+
 def bayes_thresholds(loss, n_labels):
     """Per-label thresholds of the Bayes rule for hamming loss, on outputs trained by ``loss``.
 
-    Binary cross-entropy whose positive term is weighted by ``w`` is minimised by the
-    probability ``w p / (w p + 1 - p)``, where ``p`` is the true one: the output that stands for
-    ``p = 0.5`` is ``w / (1 + w)``. Threshold rules that shrink a rare label's threshold toward a
-    safe value (:func:`skml.thresholds.tune_thresholds`) shrink toward this one.
+    A network trained to minimise ``loss`` outputs, for a label whose true probability is ``q``,
+    the ``p`` that minimises ``q * loss(y=1, p) + (1 - q) * loss(y=0, p)``. The label is more
+    likely present than not when ``q > 0.5``, that is when the output exceeds the minimiser at
+    ``q = 0.5``, which this function returns per label. Threshold rules that shrink a rare
+    label's threshold toward a safe value (:func:`skml.thresholds.tune_thresholds`) shrink toward
+    this one.
+
+    - :class:`BinaryCrossentropy` whose positive term is weighted by ``w``: ``w / (1 + w)``
+      (0.5 unweighted), exactly.
+    - :class:`FocalLoss` and :class:`AsymmetricLoss` (and their ``pos_weight``): found on a grid
+      of outputs with steps of 1e-4. Their minimisers are not ``q``: with their defaults, an output
+      of 0.40 (focal, ``alpha=0.25``) or 0.68 (asymmetric, ``gamma_neg=4``, ``clip=0.05``) stands
+      for a probability of 0.5.
 
     Parameters
     ----------
     loss : object
-        The network's loss. Only a :class:`BinaryCrossentropy` with a ``pos_weight`` moves the
-        thresholds; for any other loss the mapping is unknown and they stay at 0.5.
+        The network's loss. A loss of another kind (a Keras loss, a function) keeps every
+        threshold at 0.5: its mapping is unknown.
     n_labels : int
         Number of network outputs.
 
@@ -479,14 +492,32 @@ def bayes_thresholds(loss, n_labels):
 
     Examples
     --------
-    >>> from skml.losses import BinaryCrossentropy, bayes_thresholds
+    >>> from skml.losses import AsymmetricLoss, BinaryCrossentropy, FocalLoss, bayes_thresholds
     >>> bayes_thresholds(BinaryCrossentropy(pos_weight=[1.0, 3.0]), 2)
     array([0.5 , 0.75])
+    >>> bayes_thresholds(FocalLoss(gamma=2.0, alpha=None), 1)
+    array([0.5])
+    >>> bayes_thresholds(FocalLoss(), 1).round(2), bayes_thresholds(AsymmetricLoss(), 1).round(2)
+    (array([0.4]), array([0.68]))
     """
-    if not isinstance(loss, BinaryCrossentropy) or loss.pos_weight is None:
+    if not isinstance(loss, _ProbabilityLoss):
         return np.full(n_labels, 0.5)
-    weight = np.broadcast_to(np.asarray(loss.pos_weight, dtype=float), (n_labels,))
-    return weight / (1.0 + weight)
+    weight = np.ones(n_labels) if loss.pos_weight is None else loss.pos_weight
+    weight = np.broadcast_to(np.asarray(weight, dtype=float), (n_labels,))
+    if isinstance(loss, BinaryCrossentropy):
+        return weight / (1.0 + weight)
+    # The loss's own terms on a grid of outputs: the log-likelihood of a present label
+    # (positive) and of an absent one (negative), each as a function of the output p.
+    grid = np.linspace(_GRID_STEP, 1.0 - _GRID_STEP, round(1 / _GRID_STEP) - 1)
+    eps = keras.config.epsilon()
+    positive, _ = loss._elementwise(np.ones_like(grid), grid, eps)
+    _, negative = loss._elementwise(np.zeros_like(grid), grid, eps)
+    positive = keras.ops.convert_to_numpy(positive).astype(float)
+    negative = keras.ops.convert_to_numpy(negative).astype(float)
+    # q = 0.5: maximise the mean of the two weighted log-likelihoods, one label weight at a time.
+    unique, index = np.unique(weight, return_inverse=True)
+    best = grid[np.argmax(unique[:, None] * positive[None] + negative[None], axis=1)]
+    return best[index]
 
 
 def compute_pos_weight(y, class_weight, *, label_names=None, max_weight=10.0):

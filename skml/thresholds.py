@@ -327,7 +327,8 @@ def tune_thresholds(
         The safe threshold: that of constant labels, and the value ``shrinkage`` pulls
         toward; one per label when an array. For probabilities of a loss that weighs a
         label's positives by ``w``, the safe threshold is ``w / (1 + w)``, the Bayes rule for
-        the label's error (what ``KerasMultiLabelClassifier`` passes with ``class_weight``).
+        the label's error; :func:`skml.losses.bayes_thresholds` gives it for every loss of
+        :mod:`skml.losses` (what ``KerasMultiLabelClassifier`` passes).
     beta : float, array-like of shape (n_labels,) or dict, default=1.0
         Weight of recall in ``"fbeta"`` (``beta=2`` counts recall twice as much as precision);
         a dict is keyed by label index.

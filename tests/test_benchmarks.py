@@ -388,10 +388,22 @@ def test_skml_tabm_f1_is_the_opt_in_tabm_with_f1_thresholds():
     assert contender.factory(0, quick=True)[-1].epochs == 5
 
 
-def test_skml_periodic_contenders_are_opt_in_and_sit_sparse_bibtex_out():
+def test_skml_periodic_contenders_are_opt_in_and_sit_wide_bibtex_out():
     for name, threshold in (("skml-periodic", 0.5), ("skml-periodic-f1", "f1")):
         contender = CONTENDERS[name]
         assert not contender.default and "bibtex" in contender.not_on
         classifier = contender.factory(2)[-1]
-        assert classifier.network.embedding == "periodic"
+        network = classifier.network
+        assert network.embedding == "periodic"
+        assert (network.embedding_frequencies, network.embedding_units) == (48, 24)
         assert classifier.threshold == threshold and classifier.random_state == 2
+
+
+def test_skml_plain_contenders_are_opt_in_without_embeddings():
+    for name, threshold in (("skml-plain", 0.5), ("skml-plain-f1", "f1")):
+        contender = CONTENDERS[name]
+        assert not contender.default and not contender.not_on
+        classifier = contender.factory(3)[-1]
+        assert classifier.network.embedding is None
+        assert classifier.threshold == threshold and classifier.random_state == 3
+    assert CONTENDERS["skml"].factory(0)[-1].get_params()["network"] is None  # the default

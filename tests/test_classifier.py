@@ -157,7 +157,8 @@ def test_threshold_f1_is_tuned_on_validation(multilabel_data):
 def test_weighted_loss_shrinks_rare_thresholds_toward_its_own_safe_value(
     multilabel_data, monkeypatch
 ):
-    """With class_weight, 0.5 in true probability is w / (1 + w) in the network's output."""
+    """With class_weight, 0.5 in true probability is w / (1 + w) in the network's output; other
+    losses than binary cross-entropy have their own (see skml.losses.bayes_thresholds)."""
     from skml import thresholds
 
     X, y = multilabel_data
@@ -177,6 +178,11 @@ def test_weighted_loss_shrinks_rare_thresholds_toward_its_own_safe_value(
     assert not np.allclose(defaults[-1], 0.5)
     make(**params).fit(X, y)  # unweighted: 0.5
     assert_allclose(defaults[-1], 0.5)
+    # Losses that are not calibrated have their own: 0.68 for the asymmetric loss's defaults.
+    make(loss="asymmetric", **params).fit(X, y)
+    assert_allclose(defaults[-1], 0.6837, atol=2e-4)
+    make(loss="focal", class_weight={1: 3.0}, **params).fit(X, y)
+    assert defaults[-1][1] > defaults[-1][0] and 0.39 < defaults[-1][0] < 0.41
     # A binary target's class weights are sample weights: w1 / (w0 + w1).
     y_binary = np.where(y[:, 0] == 1, "yes", "no")
     make(class_weight={"no": 1.0, "yes": 4.0}, **params).fit(X, y_binary)

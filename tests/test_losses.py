@@ -14,6 +14,7 @@ from skml.losses import (
     AsymmetricLoss,
     BinaryCrossentropy,
     FocalLoss,
+    bayes_thresholds,
     compute_pos_weight,
     get_loss,
 )
@@ -473,3 +474,47 @@ def test_compute_pos_weight_checks_y():
         compute_pos_weight([1, 0, 1], "balanced")
     with pytest.raises(ValueError, match="y must be a 0/1 label indicator matrix; values other"):
         compute_pos_weight([[2, 0], [0, 1]], "balanced")
+
+
+# ------------------------------------------------------------------ Bayes thresholds
+
+
+def _expected_loss(loss, p):
+    """The loss of an output ``p`` on a label that is present with probability 0.5."""
+    p = np.asarray(p, dtype="float32").reshape(-1, 1)
+    present, absent = loss(np.ones_like(p), p), loss(np.zeros_like(p), p)
+    return 0.5 * float(present) + 0.5 * float(absent)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        FocalLoss(),
+        FocalLoss(gamma=1.0, alpha=0.7),
+        FocalLoss(pos_weight=4.0),
+        AsymmetricLoss(),
+        AsymmetricLoss(gamma_neg=2.0, gamma_pos=1.0, clip=0.0),
+        AsymmetricLoss(pos_weight=0.5),
+    ],
+    ids=repr,
+)
+def test_bayes_threshold_minimises_the_loss_of_an_even_chance(loss):
+    """Outputs trained by the loss sit at the returned value for a 50% label: its minimiser."""
+    (threshold,) = bayes_thresholds(loss, 1)
+    at = _expected_loss(loss, threshold)
+    for step in (0.002, 0.02, 0.1):
+        for p in (threshold - step, threshold + step):
+            if 0 < p < 1:
+                assert at <= _expected_loss(loss, p) + 1e-7, (threshold, p)
+    assert not np.isclose(threshold, 0.5, atol=0.01)  # none of these is calibrated
+
+
+def test_bayes_thresholds_reduce_to_bce_and_keep_unknown_losses_at_one_half():
+    assert_allclose(bayes_thresholds(FocalLoss(gamma=2.0, alpha=None), 3), 0.5, atol=1e-4)
+    weights = [1.0, 3.0, 0.25]
+    plain_asl = AsymmetricLoss(gamma_neg=0.0, gamma_pos=0.0, clip=0.0, pos_weight=weights)
+    assert_allclose(bayes_thresholds(plain_asl, 3), [0.5, 0.75, 0.2], atol=1e-4)
+    assert_allclose(bayes_thresholds(BinaryCrossentropy(pos_weight=weights), 3), [0.5, 0.75, 0.2])
+    assert_allclose(bayes_thresholds(FocalLoss(pos_weight=[1.0, 4.0]), 2)[0], 0.3988, atol=2e-4)
+    assert_allclose(bayes_thresholds(keras.losses.BinaryCrossentropy(), 2), 0.5)
+    assert_allclose(bayes_thresholds("binary_crossentropy", 2), 0.5)

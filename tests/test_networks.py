@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 
 from skml.networks import CNN, MLP, build_cnn, build_mlp
 
@@ -297,7 +298,16 @@ def test_specs_are_estimator_like_and_do_not_import_tensorflow():
         (MLP((4, 0)), "hidden_layer_sizes must be a tuple of positive integers"),
         (MLP(embedding="piecewise"), "'embedding' parameter of MLP"),
         (MLP(embedding="periodic", embedding_scale=0.0), "'embedding_scale' parameter of MLP"),
-        (MLP(embedding_scale=0.1), "embedding_scale=0.1 applies to embedding='periodic' only"),
+        (
+            MLP(embedding=None, embedding_scale=0.1),
+            "embedding_scale=0.1 applies to the periodic embeddings only; embedding is None",
+        ),
+        (
+            MLP(embedding=None, embedding_units=8),
+            "embedding_units=8 applies to the periodic embeddings only",
+        ),
+        (MLP(embedding_frequencies=0), "'embedding_frequencies' parameter of MLP"),
+        (MLP(embedding_units=2.5), "'embedding_units' parameter of MLP"),
         (CNN(filters=(4, -1)), "filters must be a tuple of positive integers"),
         (CNN(dense_units=(2.5,)), "dense_units must be a tuple of positive integers"),
         (CNN(pooling="median"), "'pooling' parameter of CNN"),
@@ -321,8 +331,12 @@ def test_cnn_backbone_refuses_block_parameters():
 def test_spec_build_matches_the_builder():
     spec = MLP((6,), dropout=0.0, l2=0.0)
     built = spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3)
-    plain = build_mlp(5, N_OUTPUTS, hidden_layer_sizes=(6,), seed=3)
-    _assert_same_weights(built, plain)
+    embedded = build_mlp(5, N_OUTPUTS, hidden_layer_sizes=(6,), seed=3, embedding="periodic")
+    _assert_same_weights(built, embedded)
+    plain = MLP((6,), dropout=0.0, embedding=None).build(
+        (5,), N_OUTPUTS, output_activation="sigmoid", seed=3
+    )
+    _assert_same_weights(plain, build_mlp(5, N_OUTPUTS, hidden_layer_sizes=(6,), seed=3))
     cnn = CNN(filters=(4,), dense_units=(8,)).build(
         IMAGE_SHAPE, N_OUTPUTS, output_activation="softmax", seed=1
     )
@@ -330,10 +344,31 @@ def test_spec_build_matches_the_builder():
     assert cnn.layers[-1].activation.__name__ == "softmax"
 
 
-def test_periodic_embedding_widens_each_feature_and_refuses_sparse_rows():
+def test_auto_embedding_embeds_rows_of_at_most_512_features():
+    from skml.networks.mlp import AUTO_EMBEDDING_FEATURES
+
+    assert AUTO_EMBEDDING_FEATURES == 512
+    for n_features, embedded in ((512, True), (513, False)):
+        for sparse in (False, True):
+            model = MLP((4,)).build(
+                (n_features,), N_OUTPUTS, output_activation="sigmoid", seed=0, sparse=sparse
+            )
+            names = [layer.name for layer in model.layers]
+            assert ("periodic_embedding" in names) is embedded, (n_features, sparse)
+    assert MLP(embedding="periodic").embedding_for(10_000) == "periodic"
+    assert MLP(embedding=None).embedding_for(3) is None
+
+
+def test_periodic_embedding_widens_each_feature_and_reads_sparse_rows():
     from skml.networks._embeddings import PeriodicEmbedding
 
-    spec = MLP((6,), embedding="periodic", embedding_scale=0.1)
+    spec = MLP(
+        (6,),
+        embedding="periodic",
+        embedding_scale=0.1,
+        embedding_frequencies=48,
+        embedding_units=24,
+    )
     model = spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3)
     embedding = model.get_layer("periodic_embedding")
     assert isinstance(embedding, PeriodicEmbedding)
@@ -342,17 +377,26 @@ def test_periodic_embedding_widens_each_feature_and_refuses_sparse_rows():
     assert 0.05 < float(np.std(embedding.frequencies.numpy())) < 0.15  # the scale
     again = spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3)
     _assert_same_weights(model, again)
+    default = MLP((6,)).build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3)
+    assert default.get_layer("periodic_embedding").kernel.shape == (5, 32, 16)
     # Each feature has its own embedding: changing one feature moves only its block.
     x = np.zeros((2, 5), np.float32)
     x[1, 2] = 1.0
     out = keras.ops.convert_to_numpy(embedding(x))
     moved = np.flatnonzero(out[0] != out[1])
     assert moved.size and moved.min() >= 2 * 24 and moved.max() < 3 * 24
-    with pytest.raises(ValueError, match="embeds dense numerical features; X is sparse"):
-        spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3, sparse=True)
+    # Sparse rows: the same network, the same outputs (a zero still embeds to a vector).
+    sparse = spec.build((5,), N_OUTPUTS, output_activation="sigmoid", seed=3, sparse=True)
+    _assert_same_weights(model, sparse)
+    import tensorflow as tf
+
+    rows = tf.sparse.from_dense(tf.constant(x))
+    assert_allclose(
+        keras.ops.convert_to_numpy(sparse(rows)), keras.ops.convert_to_numpy(model(x)), atol=1e-6
+    )
 
 
-def test_periodic_embedding_trains_and_refuses_sparse_input_in_fit(multilabel_data):
+def test_periodic_embedding_trains_the_same_network_on_sparse_input(multilabel_data):
     import scipy.sparse as sp
 
     from skml import KerasMultiLabelClassifier
@@ -360,8 +404,10 @@ def test_periodic_embedding_trains_and_refuses_sparse_input_in_fit(multilabel_da
     X, y = multilabel_data
     clf = KerasMultiLabelClassifier(
         network=MLP((8,), embedding="periodic"), epochs=3, random_state=0
-    ).fit(X, y)
-    proba = clf.predict_proba(X)
+    )
+    dense = clone(clf).fit(X, y)
+    proba = dense.predict_proba(X)
     assert proba.shape == y.shape and np.isfinite(proba).all()
-    with pytest.raises(ValueError, match="Use embedding=None for sparse rows"):
-        clf.fit(sp.csr_matrix(X), y)
+    sparse = clone(clf).fit(sp.csr_matrix(X), y)
+    assert_allclose(sparse.history_["loss"], dense.history_["loss"], rtol=1e-5)
+    assert_allclose(sparse.predict_proba(sp.csr_matrix(X)), proba, atol=1e-5, rtol=0)

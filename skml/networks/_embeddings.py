@@ -6,7 +6,8 @@ Learning" (NeurIPS 2022): each feature ``x_j`` becomes
 ``c_j`` drawn from ``N(0, scale^2)`` and a per-feature linear map to ``d`` units (their "PLR"
 embeddings; the defaults, 48 frequencies, 24 units and scale 0.01, are those of the authors'
 ``rtdl_num_embeddings.PeriodicEmbeddings``). The embeddings of all features are concatenated
-before the first hidden layer.
+before the first hidden layer. Sparse rows are densified a batch at a time: a zero feature
+still embeds to a non-zero vector, so the embeddings of a row are dense.
 
 The layer is registered with Keras (package ``"skml"``) so that a saved or pickled network
 loads once this module is imported.
@@ -61,6 +62,7 @@ class PeriodicEmbedding(keras.layers.Layer):
         )
 
     def call(self, inputs):
+        inputs = ops.convert_to_tensor(inputs, sparse=False)
         angles = 2.0 * math.pi * self.frequencies[None] * inputs[..., None]
         periodic = ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1)
         embedded = ops.einsum("bfk,fku->bfu", periodic, self.kernel) + self.bias[None]

@@ -53,6 +53,8 @@ def build_mlp(
     seed=None,
     embedding=None,
     embedding_scale=0.01,
+    embedding_frequencies=16,
+    embedding_units=16,
 ):
     """Build a fully connected network ending in one unit per output.
 
@@ -81,10 +83,14 @@ def build_mlp(
     seed : int or None, default=None
         Seed of the initialisers and dropout masks.
     embedding : {None, "periodic"}, default=None
-        ``"periodic"`` embeds each (dense) feature first
+        ``"periodic"`` embeds each feature first
         (:class:`skml.networks._embeddings.PeriodicEmbedding`).
     embedding_scale : float, default=0.01
         Standard deviation of the periodic embeddings' initial frequencies.
+    embedding_frequencies : int, default=16
+        Trainable frequencies per feature of the periodic embeddings.
+    embedding_units : int, default=16
+        Width of each feature's periodic embedding.
 
     Returns
     -------
@@ -100,7 +106,12 @@ def build_mlp(
         from skml.networks._embeddings import PeriodicEmbedding
 
         x = PeriodicEmbedding(
-            scale=embedding_scale, seed=next(seeds), dtype=_FLOAT, name="periodic_embedding"
+            n_frequencies=embedding_frequencies,
+            units=embedding_units,
+            scale=embedding_scale,
+            seed=next(seeds),
+            dtype=_FLOAT,
+            name="periodic_embedding",
         )(x)
     for i, units in enumerate(hidden_layer_sizes):
         x = keras.layers.Dense(
