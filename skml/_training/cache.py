@@ -86,15 +86,17 @@ def _freeze(obj):
 
 
 def _without_seeds(config):
-    """Drop the ``seed`` of every Keras object in ``config``.
+    """Drop the ``seed`` of every Keras or skml object in ``config``.
 
     Keras initialisers only run when variables are created, and Keras' random layers keep
-    their generator state in a variable, so the seeds are not part of the traced graph.
+    their generator state in a variable, so the seeds are not part of the traced graph. skml's
+    own layers (:mod:`skml.networks`) use their seeds for their initialisers only.
     """
     if isinstance(config, dict):
         out = {k: _without_seeds(v) for k, v in config.items()}
         inner = out.get("config")
-        if str(out.get("module", "")).startswith("keras") and isinstance(inner, dict):
+        module = str(out.get("module", ""))
+        if module.startswith(("keras", "skml.networks.")) and isinstance(inner, dict):
             out["config"] = {k: v for k, v in inner.items() if k != "seed"}
         return out
     if isinstance(config, (list, tuple)):
