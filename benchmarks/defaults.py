@@ -77,6 +77,11 @@ def _candidates(n_features):
             "network": MLP(embedding="periodic", embedding_frequencies=8, embedding_units=8)
         },
         "auto embeddings (the default)": {"network": MLP()},
+        # The embeddings' scale (the standard deviation of the initial frequencies), the
+        # hyperparameter their authors tune first; the default is theirs, 0.01.
+        "auto embeddings, scale 0.003": {"network": MLP(embedding_scale=0.003)},
+        "auto embeddings, scale 0.03": {"network": MLP(embedding_scale=0.03)},
+        "auto embeddings, scale 0.1": {"network": MLP(embedding_scale=0.1)},
         # Decision-rule candidates: compare them with each other (macro-F1 first), not with
         # the threshold-0.5 candidates above.
         'threshold="f1" on the validation split': {
@@ -113,6 +118,9 @@ CANDIDATES = (
     "periodic embeddings, 16 frequencies, 16 units",
     "periodic embeddings, 8 frequencies, 8 units",
     "auto embeddings (the default)",
+    "auto embeddings, scale 0.003",
+    "auto embeddings, scale 0.03",
+    "auto embeddings, scale 0.1",
     'threshold="f1" on the validation split',
     'threshold="f1", threshold_cv=3',
     'TabM k=8, threshold="f1"',
