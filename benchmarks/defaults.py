@@ -100,6 +100,10 @@ def _candidates(n_features):
         },
         'periodic embeddings, threshold="f1"': {"network": MLP(**authors), "threshold": "f1"},
         'auto embeddings (the default), threshold="f1"': {"network": MLP(), "threshold": "f1"},
+        'TabM k=8 with auto embeddings, threshold="f1"': {
+            "network": TabM(embedding="auto"),
+            "threshold": "f1",
+        },
     }
 
 
@@ -127,6 +131,7 @@ CANDIDATES = (
     'threshold="f1", no early stopping, 100 epochs (AdamW)',
     'periodic embeddings, threshold="f1"',
     'auto embeddings (the default), threshold="f1"',
+    'TabM k=8 with auto embeddings, threshold="f1"',
 )
 #: Pseudo-counts of the rare-label shrinkage compared by ``--shrinkage`` (3 is the default).
 SHRINKAGES = (10.0, 5.0, 3.0, 1.0, 0.0)

@@ -62,6 +62,8 @@ def _tiny(output_activation="sigmoid", **kwargs):
         (TabM(hidden_layer_sizes=(4, 0)), "hidden_layer_sizes must be a tuple of positive"),
         (TabM(hidden_layer_sizes=()), "hidden_layer_sizes must hold at least one layer"),
         (TabM(activation="no-such"), "activation must be the name of a Keras activation"),
+        (TabM(embedding="piecewise"), "'embedding' parameter of TabM"),
+        (TabM(embedding_units=8), "embedding_units=8 applies to the periodic embeddings only"),
     ],
 )
 def test_check_names_the_bad_parameter(spec, message):
@@ -97,6 +99,27 @@ def test_spec_build_matches_the_builder():
     assert isinstance(built, TabMNetwork)
     for a, b in zip(built.weights, plain.weights):
         assert_allclose(_np(a), _np(b))
+
+
+def test_embeddings_are_opt_in_and_shared_by_the_members(multilabel_data):
+    from skml.networks._embeddings import PeriodicEmbedding
+
+    plain = TabM(k=K, hidden_layer_sizes=(5,)).build(
+        (N_FEATURES,), N_OUTPUTS, output_activation="sigmoid", seed=3
+    )
+    assert not any(isinstance(layer, PeriodicEmbedding) for layer in plain.layers)
+    spec = TabM(k=K, hidden_layer_sizes=(5,), embedding="auto", embedding_units=4)
+    built = spec.build((N_FEATURES,), N_OUTPUTS, output_activation="sigmoid", seed=3)
+    embedding = built.get_layer("periodic_embedding")
+    assert embedding.output.shape == (None, N_FEATURES * 4)  # one embedding for all members
+    assert built.get_layer("dense_0").kernel.shape == (N_FEATURES * 4, 5)
+    # Sparse rows: the same network as dense rows.
+    X, y = multilabel_data
+    clf = KerasMultiLabelClassifier(**{**FAST_TABM, "network": spec})
+    dense = clone(clf).fit(X, y)
+    sparse = clone(clf).fit(sp.csr_matrix(X), y)
+    assert_allclose(sparse.history_["loss"], dense.history_["loss"], rtol=1e-5)
+    assert_allclose(sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-5)
 
 
 # ------------------------------------------------------------------- the network

@@ -20,7 +20,7 @@ from sklearn.datasets import make_multilabel_classification
 
 from skml import KerasMultiLabelClassifier
 from skml.losses import AsymmetricLoss, FocalLoss
-from skml.networks import CNN, MLP
+from skml.networks import CNN, MLP, TabM
 from tests.conftest import FAST
 
 SUBPROCESS_TIMEOUT = 300
@@ -79,9 +79,17 @@ def _models(data):
             y,
         ),
         "f1": (KerasMultiLabelClassifier(threshold="f1", **ONE_EPOCH), X, y),
-        "periodic": (
+        # The default MLP embeds these 10 features; without embeddings, and TabM with them.
+        "plain": (
             KerasMultiLabelClassifier(
-                **{**ONE_EPOCH, "network": MLP(hidden_layer_sizes=(8,), embedding="periodic")}
+                **{**ONE_EPOCH, "network": MLP(hidden_layer_sizes=(8,), embedding=None)}
+            ),
+            X,
+            y,
+        ),
+        "tabm-periodic": (
+            KerasMultiLabelClassifier(
+                **{**ONE_EPOCH, "network": TabM(2, hidden_layer_sizes=(8,), embedding="periodic")}
             ),
             X,
             y,

@@ -215,6 +215,10 @@ def build_tabm(
     output_activation="sigmoid",
     sparse=False,
     seed=None,
+    embedding=None,
+    embedding_scale=0.01,
+    embedding_frequencies=16,
+    embedding_units=16,
 ):
     """Build a TabM network: ``k`` MLPs sharing their hidden layers, each with its own
     scaling of the first hidden layer and its own output layer.
@@ -244,6 +248,11 @@ def build_tabm(
         the shared first layer reads them.
     seed : int or None, default=None
         Seed of the initialisers and dropout masks.
+    embedding : {None, "periodic"}, default=None
+        ``"periodic"`` embeds each feature before the shared first layer
+        (:class:`skml.networks._embeddings.PeriodicEmbedding`, shared by the members).
+    embedding_scale, embedding_frequencies, embedding_units
+        The embeddings' initial frequency scale, frequencies and units per feature.
 
     Returns
     -------
@@ -258,6 +267,17 @@ def build_tabm(
     regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=(n_features,), sparse=sparse, dtype=_FLOAT, name="features")
     x = inputs
+    if embedding == "periodic":
+        from skml.networks._embeddings import PeriodicEmbedding
+
+        x = PeriodicEmbedding(
+            n_frequencies=embedding_frequencies,
+            units=embedding_units,
+            scale=embedding_scale,
+            seed=next(seeds),
+            dtype=_FLOAT,
+            name="periodic_embedding",
+        )(x)
     for i, units in enumerate(sizes):
         x = keras.layers.Dense(
             units,

@@ -8,12 +8,48 @@ from skml.networks._base import Network
 
 __all__ = ["AUTO_EMBEDDING_FEATURES", "MLP"]
 
-#: ``MLP(embedding="auto")`` embeds rows of at most this many features.
+#: ``embedding="auto"`` embeds rows of at most this many features.
 AUTO_EMBEDDING_FEATURES = 512
 _EMBEDDING_DEFAULTS = {"embedding_scale": 0.01, "embedding_frequencies": 16, "embedding_units": 16}
 
 
-class MLP(Network):
+class EmbeddingParams:
+    """The periodic-embedding parameters of :class:`MLP` and :class:`~skml.networks.TabM`."""
+
+    _embedding_constraints = {
+        "embedding": [None, StrOptions({"auto", "periodic"})],
+        "embedding_scale": [Interval(Real, 0, None, closed="neither")],
+        "embedding_frequencies": [Interval(Integral, 1, None, closed="left")],
+        "embedding_units": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def embedding_for(self, n_features):
+        """The embedding built for rows of ``n_features`` features: ``"periodic"`` or None."""
+        if self.embedding == "auto":
+            return "periodic" if n_features <= AUTO_EMBEDDING_FEATURES else None
+        return self.embedding
+
+    def check_embedding(self):
+        """Raise ``ValueError`` for embedding sizes or scale given without an embedding."""
+        if self.embedding is None:
+            for name, default in _EMBEDDING_DEFAULTS.items():
+                if getattr(self, name) != default:
+                    raise ValueError(
+                        f"{name}={getattr(self, name)!r} applies to the periodic embeddings "
+                        "only; embedding is None."
+                    )
+
+    def embedding_kwargs(self, n_features):
+        """The builders' embedding arguments for rows of ``n_features`` features."""
+        return {
+            "embedding": self.embedding_for(n_features),
+            "embedding_scale": self.embedding_scale,
+            "embedding_frequencies": self.embedding_frequencies,
+            "embedding_units": self.embedding_units,
+        }
+
+
+class MLP(EmbeddingParams, Network):
     """A multi-layer perceptron: dense hidden layers, then one output unit per label.
 
     Reads 2-D rows, dense or SciPy sparse. On TensorFlow sparse rows reach the network as
@@ -70,10 +106,7 @@ class MLP(Network):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_normalization": ["boolean"],
         "l2": [Interval(Real, 0, None, closed="left")],
-        "embedding": [None, StrOptions({"auto", "periodic"})],
-        "embedding_scale": [Interval(Real, 0, None, closed="neither")],
-        "embedding_frequencies": [Interval(Integral, 1, None, closed="left")],
-        "embedding_units": [Interval(Integral, 1, None, closed="left")],
+        **EmbeddingParams._embedding_constraints,
     }
 
     accepts_sparse = True
@@ -106,13 +139,7 @@ class MLP(Network):
         super().check()
         check_units("hidden_layer_sizes", self.hidden_layer_sizes)
         check_activation(self.activation)
-        if self.embedding is None:
-            for name, default in _EMBEDDING_DEFAULTS.items():
-                if getattr(self, name) != default:
-                    raise ValueError(
-                        f"{name}={getattr(self, name)!r} applies to the periodic embeddings "
-                        "only; embedding is None."
-                    )
+        self.check_embedding()
         return self
 
     def build(
@@ -132,17 +159,8 @@ class MLP(Network):
             output_activation=output_activation,
             sparse=sparse,
             seed=seed,
-            embedding=self.embedding_for(int(sample_shape[0])),
-            embedding_scale=self.embedding_scale,
-            embedding_frequencies=self.embedding_frequencies,
-            embedding_units=self.embedding_units,
+            **self.embedding_kwargs(int(sample_shape[0])),
         )
-
-    def embedding_for(self, n_features):
-        """The embedding built for rows of ``n_features`` features: ``"periodic"`` or None."""
-        if self.embedding == "auto":
-            return "periodic" if n_features <= AUTO_EMBEDDING_FEATURES else None
-        return self.embedding
 
 
 def check_units(name, sizes):

@@ -5,12 +5,12 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skml.networks._base import Network
-from skml.networks.mlp import check_activation, check_units
+from skml.networks.mlp import EmbeddingParams, check_activation, check_units
 
 __all__ = ["TabM"]
 
 
-class TabM(Network):
+class TabM(EmbeddingParams, Network):
     """An ensemble of ``k`` MLPs that share their weights, trained together (TabM).
 
     After TabM-mini (Gorishniy et al., ICLR 2025), adapted so that sparse rows stay cheap: the
@@ -47,6 +47,16 @@ class TabM(Network):
         differ from the first step (a flipped sign turns unit ``relu(z)`` into ``relu(-z)``)
         while every scaled unit keeps the variance of the Glorot initialisation; or 1 plus
         Gaussian noise of standard deviation 0.1, members that start nearly identical.
+    embedding : {"auto", "periodic"} or None, default=None
+        Periodic embeddings of the features before the shared first layer, shared by the
+        members, as :class:`MLP`'s (TabM's authors pair it with these embeddings). Off by
+        default: TabM's measured defaults predate them (``"auto"`` is MLP's default).
+    embedding_scale : float, default=0.01
+        Standard deviation of the embeddings' initial frequencies.
+    embedding_frequencies : int, default=16
+        Trainable frequencies per feature.
+    embedding_units : int, default=16
+        Width of each feature's embedding.
 
     Examples
     --------
@@ -64,6 +74,7 @@ class TabM(Network):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "scaling_init": [StrOptions({"random-signs", "noisy-ones"})],
+        **EmbeddingParams._embedding_constraints,
     }
 
     accepts_sparse = True
@@ -77,6 +88,10 @@ class TabM(Network):
         dropout=0.2,
         l2=0.0,
         scaling_init="random-signs",
+        embedding=None,
+        embedding_scale=0.01,
+        embedding_frequencies=16,
+        embedding_units=16,
     ):
         self.k = k
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -84,6 +99,10 @@ class TabM(Network):
         self.dropout = dropout
         self.l2 = l2
         self.scaling_init = scaling_init
+        self.embedding = embedding
+        self.embedding_scale = embedding_scale
+        self.embedding_frequencies = embedding_frequencies
+        self.embedding_units = embedding_units
 
     def check(self):
         """Validate the parameters; raise ``ValueError`` naming the bad one. Return self."""
@@ -95,6 +114,7 @@ class TabM(Network):
                 "from the first hidden layer on); got ()."
             )
         check_activation(self.activation)
+        self.check_embedding()
         return self
 
     def build(
@@ -122,4 +142,5 @@ class TabM(Network):
             output_activation=output_activation,
             sparse=sparse,
             seed=seed,
+            **self.embedding_kwargs(int(sample_shape[0])),
         )
