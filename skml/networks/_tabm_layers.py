@@ -245,7 +245,7 @@ def build_tabm(
     output_activation : {"sigmoid", "softmax"}, default="sigmoid"
     sparse : bool, default=False
         Take ``tf.SparseTensor`` rows (``keras.Input(sparse=True)``), never densified: only
-        the shared first layer reads them.
+        the shared first layer reads them (or the embedding layer, one batch at a time).
     seed : int or None, default=None
         Seed of the initialisers and dropout masks.
     embedding : {None, "periodic"}, default=None

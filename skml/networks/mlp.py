@@ -53,7 +53,8 @@ class MLP(EmbeddingParams, Network):
     """A multi-layer perceptron: dense hidden layers, then one output unit per label.
 
     Reads 2-D rows, dense or SciPy sparse. On TensorFlow sparse rows reach the network as
-    ``tf.SparseTensor`` batches and are never densified.
+    ``tf.SparseTensor`` batches and are never densified, except one batch at a time inside the
+    embedding layer when the rows are embedded (see ``embedding``).
 
     Parameters
     ----------
@@ -77,8 +78,8 @@ class MLP(EmbeddingParams, Network):
         (``AUTO_EMBEDDING_FEATURES``) and feeds wider rows as they are: on the development suite
         the embeddings lowered hamming loss on the dense tabular sets (emotions, scene, 150 rows
         of emotions, unscaled yeast) and tied yeast, while the 1024 pixels of digits gained
-        nothing at 10x the cost (wider bag-of-words rows were not tried: bibtex's first layer
-        would take 29,000 inputs). The rule reads the number of features only, so sparse and
+        nothing at many times the cost (wider bag-of-words rows were not tried: bibtex's first
+        layer would take 29,000 inputs). The rule reads the number of features only, so sparse and
         dense copies of the same rows get the same network. ``None`` feeds every row as it is
         (the default network of earlier 0.2.0 builds).
     embedding_scale : float, default=0.01

@@ -26,7 +26,8 @@ class TabM(EmbeddingParams, Network):
     shape ``(n_samples, k, n_outputs)``.
 
     Reads 2-D rows, dense or SciPy sparse (as ``tf.SparseTensor`` batches on TensorFlow,
-    never densified).
+    never densified, except one batch at a time inside the embedding layer when ``embedding``
+    is set).
 
     Parameters
     ----------
