@@ -76,8 +76,7 @@ __all__ = [
     "make_skml",
     "make_skml_cnn",
     "make_skml_f1",
-    "make_skml_periodic",
-    "make_skml_plain",
+    "make_skml_mlp",
     "make_skml_tabm_f1",
     "make_sklearn_mlp",
     "make_xgboost",
@@ -536,8 +535,8 @@ def make_mlknn(random_state, quick=False):
     )
 
 
-def make_skml_periodic(random_state, quick=False, threshold=0.5):
-    """skml with periodic feature embeddings at their authors' sizes (48 frequencies, 24 units).
+def make_skml_mlp(random_state, quick=False, threshold=0.5, **network):
+    """skml with ``network=MLP(**network)``: the opt-in variants of the default network.
 
     Parameters
     ----------
@@ -546,7 +545,9 @@ def make_skml_periodic(random_state, quick=False, threshold=0.5):
     quick : bool, default=False
         Train for at most 5 epochs.
     threshold : float or str, default=0.5
-        The estimator's ``threshold`` (``"f1"`` for ``skml-periodic-f1``).
+        The estimator's ``threshold`` (``"f1"`` for the ``-f1`` contenders).
+    **network
+        Parameters of :class:`skml.networks.MLP`.
 
     Returns
     -------
@@ -554,31 +555,12 @@ def make_skml_periodic(random_state, quick=False, threshold=0.5):
     """
     from skml.networks import MLP
 
-    network = MLP(embedding="periodic", embedding_frequencies=48, embedding_units=24)
-    return make_skml(random_state, quick, network=network, threshold=threshold)
+    return make_skml(random_state, quick, network=MLP(**network), threshold=threshold)
 
 
-def make_skml_plain(random_state, quick=False, threshold=0.5):
-    """skml with ``network=MLP(embedding=None)``: the network without feature embeddings.
-
-    Parameters
-    ----------
-    random_state : int
-        Seed of the network.
-    quick : bool, default=False
-        Train for at most 5 epochs.
-    threshold : float or str, default=0.5
-        The estimator's ``threshold`` (``"f1"`` for ``skml-plain-f1``).
-
-    Returns
-    -------
-    estimator : Pipeline
-    """
-    from skml.networks import MLP
-
-    return make_skml(random_state, quick, network=MLP(embedding=None), threshold=threshold)
-
-
+#: The embeddings at their authors' sizes (``skml-periodic``) and none (``skml-plain``).
+_AUTHORS_EMBEDDINGS = {"embedding": "periodic", "embedding_frequencies": 48, "embedding_units": 24}
+_NO_EMBEDDINGS = {"embedding": None}
 _TOO_WIDE = {"bibtex": "embedding all 1836 features would take a 44,000-wide first layer"}
 
 #: All contenders, by name, in report order.
@@ -595,14 +577,14 @@ CONTENDERS = {
         ),
         Contender(
             "skml-periodic",
-            make_skml_periodic,
+            partial(make_skml_mlp, **_AUTHORS_EMBEDDINGS),
             "skml with periodic embeddings at the authors' sizes (opt-in: --methods)",
             not_on=_TOO_WIDE,
             default=False,
         ),
         Contender(
             "skml-periodic-f1",
-            partial(make_skml_periodic, threshold="f1"),
+            partial(make_skml_mlp, threshold="f1", **_AUTHORS_EMBEDDINGS),
             'skml with periodic embeddings at the authors\' sizes, threshold="f1" '
             "(opt-in: --methods)",
             not_on=_TOO_WIDE,
@@ -610,13 +592,13 @@ CONTENDERS = {
         ),
         Contender(
             "skml-plain",
-            make_skml_plain,
+            partial(make_skml_mlp, **_NO_EMBEDDINGS),
             "skml with network=MLP(embedding=None): no embeddings (opt-in: --methods)",
             default=False,
         ),
         Contender(
             "skml-plain-f1",
-            partial(make_skml_plain, threshold="f1"),
+            partial(make_skml_mlp, threshold="f1", **_NO_EMBEDDINGS),
             'skml with network=MLP(embedding=None), threshold="f1" (opt-in: --methods)',
             default=False,
         ),

@@ -39,6 +39,20 @@ def _output_layer(n_outputs, activation, regularizer, seed):
     )
 
 
+def periodic_embedding(n_frequencies, units, scale, seed):
+    """The periodic embedding layer of the built-in networks (before their first layer)."""
+    from skml.networks._embeddings import PeriodicEmbedding
+
+    return PeriodicEmbedding(
+        n_frequencies=n_frequencies,
+        units=units,
+        scale=scale,
+        seed=seed,
+        dtype=_FLOAT,
+        name="periodic_embedding",
+    )
+
+
 def build_mlp(
     n_features,
     n_outputs,
@@ -103,15 +117,8 @@ def build_mlp(
     inputs = keras.Input(shape=(n_features,), sparse=sparse, dtype=_FLOAT, name="features")
     x = inputs
     if embedding == "periodic":
-        from skml.networks._embeddings import PeriodicEmbedding
-
-        x = PeriodicEmbedding(
-            n_frequencies=embedding_frequencies,
-            units=embedding_units,
-            scale=embedding_scale,
-            seed=next(seeds),
-            dtype=_FLOAT,
-            name="periodic_embedding",
+        x = periodic_embedding(
+            embedding_frequencies, embedding_units, embedding_scale, next(seeds)
         )(x)
     for i, units in enumerate(hidden_layer_sizes):
         x = keras.layers.Dense(

@@ -23,7 +23,7 @@ import math
 import keras
 from keras import ops
 
-from skml.networks._layers import _FLOAT, _seeds
+from skml.networks._layers import _FLOAT, _seeds, periodic_embedding
 
 __all__ = ["MemberHeads", "MemberScaling", "RandomSigns", "TabMNetwork", "build_tabm"]
 
@@ -268,15 +268,8 @@ def build_tabm(
     inputs = keras.Input(shape=(n_features,), sparse=sparse, dtype=_FLOAT, name="features")
     x = inputs
     if embedding == "periodic":
-        from skml.networks._embeddings import PeriodicEmbedding
-
-        x = PeriodicEmbedding(
-            n_frequencies=embedding_frequencies,
-            units=embedding_units,
-            scale=embedding_scale,
-            seed=next(seeds),
-            dtype=_FLOAT,
-            name="periodic_embedding",
+        x = periodic_embedding(
+            embedding_frequencies, embedding_units, embedding_scale, next(seeds)
         )(x)
     for i, units in enumerate(sizes):
         x = keras.layers.Dense(
