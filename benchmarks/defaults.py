@@ -100,6 +100,8 @@ def _candidates(n_features):
         },
         'periodic embeddings, threshold="f1"': {"network": MLP(**authors), "threshold": "f1"},
         'auto embeddings (the default), threshold="f1"': {"network": MLP(), "threshold": "f1"},
+        'learning rate 3e-3, threshold="f1"': {"learning_rate_init": 3e-3, "threshold": "f1"},
+        'hidden layer of 512, threshold="f1"': {"network": MLP((512,)), "threshold": "f1"},
         'TabM k=8 with auto embeddings, threshold="f1"': {
             "network": TabM(embedding="auto"),
             "threshold": "f1",
@@ -131,6 +133,8 @@ CANDIDATES = (
     'threshold="f1", no early stopping, 100 epochs (AdamW)',
     'periodic embeddings, threshold="f1"',
     'auto embeddings (the default), threshold="f1"',
+    'learning rate 3e-3, threshold="f1"',
+    'hidden layer of 512, threshold="f1"',
     'TabM k=8 with auto embeddings, threshold="f1"',
 )
 #: Pseudo-counts of the rare-label shrinkage compared by ``--shrinkage`` (3 is the default).
