@@ -410,7 +410,7 @@ def make_scikeras_mlp(random_state, quick=False):
 
 
 #: Libraries of :func:`make_fixed_mlp`, in the speed report's order.
-FIXED_MLP_LIBRARIES = ("skml", "skml-tabm", "sklearn", "scikeras")
+FIXED_MLP_LIBRARIES = ("skml", "skml-tabm", "skml-embedded", "sklearn", "scikeras")
 
 #: Members of the speed benchmark's ensemble network (TabM's default).
 FIXED_TABM_K = 8
@@ -425,10 +425,12 @@ def make_fixed_mlp(library, *, hidden_units, epochs, batch_size, random_state=0)
 
     Parameters
     ----------
-    library : {"skml", "skml-tabm", "sklearn", "scikeras"}
+    library : {"skml", "skml-tabm", "skml-embedded", "sklearn", "scikeras"}
         ``KerasMultiLabelClassifier`` (``"skml-tabm"``: with ``network=TabM(k=8)``, the same
-        hidden layer shared by 8 members with their own scalings and output layers),
-        ``MLPClassifier`` or a scikeras ``KerasClassifier`` around :func:`build_tutorial_mlp`.
+        hidden layer shared by 8 members with their own scalings and output layers;
+        ``"skml-embedded"``: the default network's periodic feature embeddings,
+        ``embedding="auto"``, before the same hidden layer), ``MLPClassifier`` or a scikeras
+        ``KerasClassifier`` around :func:`build_tutorial_mlp`.
     hidden_units : int
         Units of the hidden layer.
     epochs, batch_size : int
@@ -441,15 +443,16 @@ def make_fixed_mlp(library, *, hidden_units, epochs, batch_size, random_state=0)
     -------
     estimator : classifier
     """
-    if library in ("skml", "skml-tabm"):
+    if library in ("skml", "skml-tabm", "skml-embedded"):
         from skml import KerasMultiLabelClassifier
         from skml.networks import MLP, TabM
 
         layers = {"hidden_layer_sizes": (hidden_units,), "dropout": 0.0, "l2": 0.0}
-        if library == "skml":
-            network = MLP(**layers, embedding=None)  # no feature embeddings: the same network
-        else:
-            network = TabM(FIXED_TABM_K, **layers)
+        network = {
+            "skml": lambda: MLP(**layers, embedding=None),  # the same network as the others
+            "skml-tabm": lambda: TabM(FIXED_TABM_K, **layers),
+            "skml-embedded": lambda: MLP(**layers, embedding="auto"),
+        }[library]()
         return KerasMultiLabelClassifier(
             network=network,
             epochs=epochs,

@@ -9,6 +9,9 @@ penalty, no early stopping) for the same epochs and batch size:
 - ``skml-tabm``: the same estimator with ``network=TabM(k=8)`` (the ensemble network: the
   hidden layer shared by 8 members, each with its own scalings and output layer), measured
   beside the plain network on the first backend, against no target;
+- ``skml-embedded``: the same estimator with the default network's periodic feature
+  embeddings (``MLP(embedding="auto")``; both cases have at most 512 features) before the
+  same hidden layer, measured beside it too, against no target;
 - ``sklearn``: :class:`sklearn.neural_network.MLPClassifier`, the reference of every ratio;
 - ``scikeras``: a tutorial-style ``scikeras.wrappers.KerasClassifier`` around a Sequential MLP.
 
@@ -61,7 +64,11 @@ from pathlib import Path
 from benchmarks.report import environment, write_report
 from benchmarks.speed_measure import SIZES
 
-__all__ = ["FIGURES", "TARGETS", "main", "markdown", "report_rows", "summarise"]
+__all__ = ["BESIDE", "FIGURES", "TARGETS", "main", "markdown", "report_rows", "summarise"]
+
+#: skml's other networks, measured beside the plain one on the first backend (no target):
+#: contender -> column label.
+BESIDE = {"skml-tabm": "TabM k=8", "skml-embedded": "embedded"}
 
 #: What skml aims at, as figure -> (kind, bound): "ratio" bounds skml / sklearn from above,
 #: "min_ratio" from below, "max" bounds skml's own value.
@@ -153,7 +160,7 @@ def measure(backends, size, *, scikeras=True, log=print):
     size : str
         A key of :data:`benchmarks.speed_measure.SIZES`.
     scikeras : bool, default=True
-        Whether to measure scikeras (on the first backend only, like ``skml-tabm``).
+        Whether to measure scikeras (on the first backend only, like :data:`BESIDE`).
     log : callable, default=print
         Receives the progress lines.
 
@@ -166,7 +173,7 @@ def measure(backends, size, *, scikeras=True, log=print):
     results, memory = {}, {}
     for backend in backends:
         first = backend == backends[0]
-        contenders = ["skml", "sklearn"] + ["skml-tabm"] * first + ["scikeras"] * scikeras
+        contenders = ["skml", "sklearn"] + list(BESIDE) * first + ["scikeras"] * scikeras
         log(f"[{backend}] timing {', '.join(contenders)} ...")
         try:
             results[backend] = _measure(
@@ -185,7 +192,7 @@ def measure(backends, size, *, scikeras=True, log=print):
         scikeras = False  # one scikeras column, from the first backend's process
     for backend, result in results.items():  # scikit-learn's memory: the first backend's
         for name, mem in {**memory[backends[0]], **memory[backend]}.items():
-            if name in ("scikeras", "skml-tabm") and backend != backends[0]:
+            if name in ("scikeras", *BESIDE) and backend != backends[0]:
                 continue
             result["samples"].setdefault("peak_rss_mb", {})[name] = [mem["peak_rss_mb"]]
             added = mem["peak_rss_mb"] - mem["before_fit_mb"]
@@ -284,7 +291,9 @@ def markdown(summaries, meta):
     head = ["figure", "sklearn", "scikeras"]
     for backend in backends:
         head += [f"skml ({backend})", f"skml / sklearn ({backend})"]
-    head += ["skml TabM k=8", "TabM / sklearn", "target (tensorflow)"]
+    for label in BESIDE.values():
+        head += [f"skml {label}", f"{label} / sklearn"]
+    head += ["target (tensorflow)"]
     lines = [
         "# skml speed",
         "",
@@ -304,8 +313,10 @@ def markdown(summaries, meta):
             s = summaries[backend].get(figure, {"median": {}, "ratio": None})
             row += [_fmt(s["median"].get("skml")), _fmt(s["ratio"])]
         medians = first.get(figure, {}).get("median", {})
-        tabm, sklearn = medians.get("skml-tabm"), medians.get("sklearn")
-        row += [_fmt(tabm), _fmt(tabm / sklearn if tabm is not None and sklearn else None)]
+        sklearn = medians.get("sklearn")
+        for name in BESIDE:
+            value = medians.get(name)
+            row += [_fmt(value), _fmt(value / sklearn if value is not None and sklearn else None)]
         tf = summaries.get("tensorflow", first).get(figure)
         row.append(_target_status(figure, tf) if tf else "")
         lines.append("| " + " | ".join(row) + " |")
@@ -314,9 +325,10 @@ def markdown(summaries, meta):
         "Medians. Ratios are skml / scikit-learn measured in the same process (for rows/s, "
         "higher is better; for the rest, lower). Fit (a) of skml is cold (its traced "
         "functions dropped first); the second-fit row is what a grid search pays per fit "
-        "after the first. The sklearn, scikeras and TabM columns come from the "
-        f"{backends[0]} process; the targets bound the plain network, TabM is measured "
-        "beside it (the same hidden layer, 8 members).",
+        "after the first. The sklearn, scikeras, TabM and embedded columns come from the "
+        f"{backends[0]} process; the targets bound the plain network, TabM (the same hidden "
+        "layer, 8 members) and the default network's embeddings (the same hidden layer after "
+        "periodic embeddings of the features) are measured beside it.",
     ]
     return "\n".join(lines) + "\n"
 

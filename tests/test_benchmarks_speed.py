@@ -55,6 +55,9 @@ def test_fixed_mlp_contenders_train_the_same_network():
     assert {k: v for k, v in tabm.get_params(deep=False).items() if k != "network"} == {
         k: v for k, v in skml.get_params(deep=False).items() if k != "network"
     }
+    embedded = make_fixed_mlp("skml-embedded", hidden_units=7, epochs=3, batch_size=16)
+    assert embedded.network.embedding == "auto" and embedded.network.hidden_layer_sizes == (7,)
+    assert skml.network.embedding is None  # the plain network: the others' architecture
     with pytest.raises(ValueError, match="Unknown library 'torch'"):
         make_fixed_mlp("torch", hidden_units=7, epochs=3, batch_size=16)
 
@@ -66,21 +69,28 @@ def test_markdown_and_rows_report_medians_ratios_and_targets():
                 "skml": [1.0, 3.0, 2.0],
                 "sklearn": [1.0, 1.0, 1.0],
                 "skml-tabm": [5.0, 4.0, 3.0],
+                "skml-embedded": [6.0, 6.0, 7.0],
             },
             "latency_1row_ms": {"skml": [0.5, 0.7], "sklearn": [0.1]},
             "bulk_rows_per_s": {"skml": [100.0], "sklearn": [400.0], "scikeras": [50.0]},
         }
     }
     summary = summarise(result)
-    assert summary["fit_a_cold_s"]["median"] == {"skml": 2.0, "sklearn": 1.0, "skml-tabm": 4.0}
+    assert summary["fit_a_cold_s"]["median"] == {
+        "skml": 2.0,
+        "sklearn": 1.0,
+        "skml-tabm": 4.0,
+        "skml-embedded": 6.0,
+    }
     assert summary["fit_a_cold_s"]["ratio"] == 2.0  # the plain network's, which the target bounds
     table = markdown({"tensorflow": summary}, _meta())
-    assert "| fit (a), s | 1 |  | 2 | 2 | 4 | 4 | <= 1.5x sklearn: NOT met |" in table
-    assert "| predict_proba of 1 row, ms | 0.1 |  | 0.6 | 6 |  |  | <= 1.0 ms: met |" in table
+    assert "| fit (a), s | 1 |  | 2 | 2 | 4 | 4 | 6 | 6 | <= 1.5x sklearn: NOT met |" in table
+    latency = "| predict_proba of 1 row, ms | 0.1 |  | 0.6 | 6 |  |  |  |  | <= 1.0 ms: met |"
+    assert latency in table
     assert ">= 1.0x sklearn: NOT met" in table and "| 50 |" in table
     assert "Versions: skml 9.9, keras 3.0." in table
     rows = report_rows({"tensorflow": summary}, _meta())
-    assert len(rows) == 8
+    assert len(rows) == 9
     skml_fit = [r for r in rows if r["figure"] == "fit_a_cold_s" and r["contender"] == "skml"]
     assert skml_fit[0]["median"] == 2.0 and skml_fit[0]["skml_over_sklearn"] == 2.0
     assert skml_fit[0]["skml_version"] == "9.9" and skml_fit[0]["unit"] == "s"
@@ -116,7 +126,7 @@ def test_command_line_smoke_run_writes_the_reports(tmp_path, capsys):
         assert f"| {label} |" in table
     frame = pd.read_csv(tmp_path / "speed.csv")
     assert set(frame.process_backend) == {"tensorflow"}
-    contenders = {"skml", "sklearn", "skml-tabm"}
+    contenders = {"skml", "sklearn", "skml-tabm", "skml-embedded"}
     if importlib.util.find_spec("scikeras") is not None:
         contenders.add("scikeras")
     measured = frame.groupby("figure").contender.apply(set)
