@@ -135,15 +135,19 @@ class _Head:
     def safe_thresholds(self, loss, class_weight, y_net):
         """What a tuned rule shrinks toward: the output that stands for probability 0.5.
 
-        With class weights ``w0`` (negatives) and ``w1`` (positives) in the loss, the network's
-        output for a true probability of 0.5 is ``w1 / (w0 + w1)``.
+        Class weights ``w0`` (negatives) and ``w1`` (positives) weigh the loss's positive term
+        ``w1 / w0`` times its negative one: with binary cross-entropy the network's output for a
+        true probability of 0.5 is ``w1 / (w0 + w1)``; for the other losses of
+        :mod:`skml.losses`, see :func:`skml.losses.bayes_thresholds`.
         """
+        from skml.losses import bayes_thresholds
+
         weights = self.sample_weight(class_weight, y_net)
         codes = self.codes(y_net)
-        if weights is None or codes.min() == codes.max():
-            return np.full(1, 0.5)
-        w0, w1 = weights[codes == 0][0], weights[codes == 1][0]
-        return np.full(1, w1 / (w0 + w1))
+        ratio = 1.0
+        if weights is not None and codes.min() != codes.max():
+            ratio = weights[codes == 1][0] / weights[codes == 0][0]
+        return bayes_thresholds(loss, 1, weight=ratio)
 
     def codes(self, y_net):
         """Class codes of the rows (1-D targets), for stratified splits."""

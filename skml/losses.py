@@ -461,7 +461,7 @@ def get_loss(loss, pos_weight=None):
 _GRID_STEP = 1e-4
 
 
-def bayes_thresholds(loss, n_labels):
+def bayes_thresholds(loss, n_labels, *, weight=None):
     """Per-label thresholds of the Bayes rule for hamming loss, on outputs trained by ``loss``.
 
     A network trained to minimise ``loss`` outputs, for a label whose true probability is ``q``,
@@ -485,6 +485,10 @@ def bayes_thresholds(loss, n_labels):
         threshold at 0.5: its mapping is unknown.
     n_labels : int
         Number of network outputs.
+    weight : float, array-like of shape (n_labels,) or None, default=None
+        A weight of the positive term relative to the negative one, on top of the loss's own
+        ``pos_weight``: for example ``w1 / w0`` when a binary target's class weights ``w0`` and
+        ``w1`` weigh the samples. Ignored for a loss of another kind.
 
     Returns
     -------
@@ -502,8 +506,9 @@ def bayes_thresholds(loss, n_labels):
     """
     if not isinstance(loss, _ProbabilityLoss):
         return np.full(n_labels, 0.5)
-    weight = np.ones(n_labels) if loss.pos_weight is None else loss.pos_weight
-    weight = np.broadcast_to(np.asarray(weight, dtype=float), (n_labels,))
+    own = 1.0 if loss.pos_weight is None else loss.pos_weight
+    extra = 1.0 if weight is None else weight
+    weight = np.broadcast_to(np.multiply(own, extra, dtype=float), (n_labels,))
     if isinstance(loss, BinaryCrossentropy):
         return weight / (1.0 + weight)
     # The loss's own terms on a grid of outputs: the log-likelihood of a present label

@@ -189,6 +189,11 @@ def test_weighted_loss_shrinks_rare_thresholds_toward_its_own_safe_value(
     assert_allclose(defaults[-1], [0.8])
     make(class_weight="balanced", **params).fit(X, y_binary)
     assert_allclose(defaults[-1], [np.mean(y_binary == "no")])  # w1 / (w0 + w1) = n0 / n
+    # A binary target with the focal loss: its own safe value, moved up by the class weights.
+    make(loss="focal", **params).fit(X, y_binary)
+    assert_allclose(defaults[-1], [0.3988], atol=2e-4)
+    make(loss="focal", class_weight={"no": 1.0, "yes": 4.0}, **params).fit(X, y_binary)
+    assert 0.5 < defaults[-1][0] < 0.6  # FocalLoss(pos_weight=4)'s, 0.527
 
 
 @pytest.mark.slow  # fourteen fits; test_tuning also tunes thresholds out of fold

@@ -517,4 +517,14 @@ def test_bayes_thresholds_reduce_to_bce_and_keep_unknown_losses_at_one_half():
     assert_allclose(bayes_thresholds(BinaryCrossentropy(pos_weight=weights), 3), [0.5, 0.75, 0.2])
     assert_allclose(bayes_thresholds(FocalLoss(pos_weight=[1.0, 4.0]), 2)[0], 0.3988, atol=2e-4)
     assert_allclose(bayes_thresholds(keras.losses.BinaryCrossentropy(), 2), 0.5)
+    # An extra positive weight (a binary target's w1 / w0) multiplies the loss's own.
+    assert_allclose(bayes_thresholds(BinaryCrossentropy(), 1, weight=4.0), [0.8])
+    assert_allclose(
+        bayes_thresholds(FocalLoss(pos_weight=2.0), 2, weight=[1.0, 2.0]),
+        [
+            bayes_thresholds(FocalLoss(pos_weight=2.0), 1)[0],
+            bayes_thresholds(FocalLoss(pos_weight=4.0), 1)[0],
+        ],
+    )
+    assert_allclose(bayes_thresholds(keras.losses.BinaryCrossentropy(), 1, weight=4.0), 0.5)
     assert_allclose(bayes_thresholds("binary_crossentropy", 2), 0.5)
