@@ -205,12 +205,12 @@ CROSS_VALIDATE = """
     from skml.networks import MLP, TabM
 
     FAST = {FAST!r}
-    # The MLP; TabM, whose Keras model class must also reach the parent registered; and the
-    # MLP with periodic embeddings, a registered custom layer.
+    # The MLP, whose default embeds these 6 features (a registered custom layer); TabM, whose
+    # Keras model class must also reach the parent registered; and TabM with the embeddings.
     NETWORKS = [
         FAST["network"],
         TabM(k=2, hidden_layer_sizes=(8,)),
-        MLP(hidden_layer_sizes=(8,), embedding="periodic"),
+        TabM(k=2, hidden_layer_sizes=(8,), embedding="periodic"),
     ]
 
     def check(out, X):

@@ -1,5 +1,6 @@
 """MLP: the fully connected network, for tabular rows and sparse text features."""
 
+import inspect
 from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -10,7 +11,6 @@ __all__ = ["AUTO_EMBEDDING_FEATURES", "MLP"]
 
 #: ``embedding="auto"`` embeds rows of at most this many features.
 AUTO_EMBEDDING_FEATURES = 512
-_EMBEDDING_DEFAULTS = {"embedding_scale": 0.01, "embedding_frequencies": 16, "embedding_units": 16}
 
 
 class EmbeddingParams:
@@ -32,8 +32,9 @@ class EmbeddingParams:
     def check_embedding(self):
         """Raise ``ValueError`` for embedding sizes or scale given without an embedding."""
         if self.embedding is None:
-            for name, default in _EMBEDDING_DEFAULTS.items():
-                if getattr(self, name) != default:
+            defaults = inspect.signature(type(self).__init__).parameters
+            for name in ("embedding_scale", "embedding_frequencies", "embedding_units"):
+                if getattr(self, name) != defaults[name].default:
                     raise ValueError(
                         f"{name}={getattr(self, name)!r} applies to the periodic embeddings "
                         "only; embedding is None."
