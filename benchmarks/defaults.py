@@ -20,13 +20,15 @@ digits     32x32 digit canvases, flattened pixels in [0, 1] (the MLP's view of i
 A candidate wins by its mean rank over the sets (hamming loss and macro-F1 ranked separately,
 then averaged); the table is in the README. The ``threshold="f1"`` candidates choose how the
 decision rule is tuned; they are run on their own (``--candidates``) and compared by macro-F1.
-``--shrinkage`` compares the rare-label safeguard of the tuned rules instead: the pseudo-count
-``shrinkage`` of :func:`skml.thresholds.tune_thresholds` (see :func:`shrinkage_study`).
+``--rules`` compares decision rules for ``threshold="f1"`` on the same networks instead: the
+pseudo-count ``shrinkage`` of :func:`skml.thresholds.tune_thresholds` (the rare-label
+safeguard), other rules, and the headroom left to any rule (see :func:`rule_study`).
 ``--quick`` runs 2 sets with one fold each, to check the script.
 """
 
 import argparse
 import contextlib
+import functools
 import time
 from pathlib import Path
 
@@ -38,7 +40,7 @@ from sklearn.metrics import f1_score, hamming_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 
-__all__ = ["CANDIDATES", "SHRINKAGES", "SUITE", "main", "run", "shrinkage_study"]
+__all__ = ["CANDIDATES", "HEADROOM", "RULES", "SHRINKAGES", "SUITE", "main", "rule_study", "run"]
 
 
 def _candidates(n_features):
@@ -137,8 +139,17 @@ CANDIDATES = (
     'hidden layer of 512, threshold="f1"',
     'TabM k=8 with auto embeddings, threshold="f1"',
 )
-#: Pseudo-counts of the rare-label shrinkage compared by ``--shrinkage`` (3 is the default).
+#: Pseudo-counts of the rare-label shrinkage compared by ``--rules`` (3 is the default).
 SHRINKAGES = (10.0, 5.0, 3.0, 1.0, 0.0)
+
+
+def _tuned(y, s, shrinkage):
+    """The default rule (F1, positive-ratio cap 3) with pseudo-count ``shrinkage``."""
+    from skml.thresholds import tune_thresholds
+
+    return tune_thresholds(y, s, shrinkage=shrinkage)
+
+
 #: The development suite: name -> scaler kind.
 SUITE = {
     "yeast": "standard",
@@ -255,14 +266,64 @@ def _recording_tuning_data(calls):
         thresholds.tune_thresholds = tune
 
 
-def shrinkage_study(datasets, shrinkages=SHRINKAGES, n_splits=3, max_folds=None, log=print):
-    """One row per (set, pseudo-count, fold) for ``threshold="f1"`` at the other defaults.
+def _shrunk(tuned, y, shrinkage, default=0.5):
+    """``tuned`` thresholds pulled toward ``default`` as :func:`~skml.thresholds.tune_thresholds`
+    does: weight ``m / (m + shrinkage)``, ``m`` a label's minority count in ``y``."""
+    positives = y.sum(axis=0)
+    minority = np.minimum(positives, len(y) - positives)
+    weight = minority / (minority + shrinkage)
+    return weight * tuned + (1.0 - weight) * default
+
+
+def _half_best_f1(y, s):
+    """Each label's best out-of-fold F1 halved (Lipton et al. 2014), shrunk as the default."""
+    from skml.thresholds import apply_thresholds, tune_thresholds
+
+    best = tune_thresholds(y, s, shrinkage=0, max_positive_ratio=None)
+    f1 = f1_score(y, apply_thresholds(s, best), average=None, zero_division=0)
+    return _shrunk(f1 / 2.0, y, shrinkage=3.0)
+
+
+def _toward_pooled(y, s):
+    """Shrink toward the one threshold that maximises micro-F1 on all labels pooled."""
+    from skml.thresholds import tune_thresholds
+
+    (pooled,) = tune_thresholds(
+        y.reshape(-1, 1), s.reshape(-1, 1), shrinkage=0, max_positive_ratio=None
+    )
+    return tune_thresholds(y, s, default=float(pooled))
+
+
+def _bootstrap_mean(y, s, n_resamples=30):
+    """The mean of the default rule's thresholds over bootstrap resamples of the rows."""
+    from skml.thresholds import tune_thresholds
+
+    rng = np.random.default_rng(0)
+    resamples = (rng.integers(0, len(y), len(y)) for _ in range(n_resamples))
+    return np.mean([tune_thresholds(y[rows], s[rows]) for rows in resamples], axis=0)
+
+
+#: The decision rules of the rule study, each ``rule(y_tune, s_tune) -> thresholds``: the
+#: pseudo-counts of :func:`skml.thresholds.tune_thresholds`'s ``shrinkage``, then other rules.
+RULES = {
+    **{f"shrinkage {count:g}": functools.partial(_tuned, shrinkage=count) for count in SHRINKAGES},
+    "best F1 / 2 (Lipton et al. 2014), shrinkage 3": _half_best_f1,
+    "shrinkage 3 toward the pooled micro-F1 threshold": _toward_pooled,
+    "shrinkage 3, mean over 30 bootstrap resamples": _bootstrap_mean,
+}
+#: Not a rule: each label's best threshold on the fold's own test rows bounds what any rule
+#: could reach on these networks.
+HEADROOM = "headroom: thresholds tuned on the test rows"
+
+
+def rule_study(datasets, rules=tuple(RULES), n_splits=3, max_folds=None, log=print):
+    """One row per (set, rule, fold) for ``threshold="f1"`` at the other defaults.
 
     Each fold fits the estimator once (on the same folds as :func:`run`). The out-of-fold
-    predictions it tuned its thresholds on are recorded, tuned again with each pseudo-count
-    ``shrinkage`` of :func:`skml.thresholds.tune_thresholds` (``max_positive_ratio`` at its
-    default), and the fold's test rows are predicted with each set of thresholds: the
-    pseudo-counts are compared on the same networks.
+    predictions it tuned its thresholds on are recorded and tuned again with each rule of
+    :data:`RULES`, and the fold's test rows are predicted with each set of thresholds: the
+    rules are compared on the same networks. A last row per fold, :data:`HEADROOM`, tunes on
+    the test rows themselves (pseudo-count 0, no cap): what a perfect rule would reach.
     """
     from skml.model_selection import MultilabelStratifiedKFold
     from skml.thresholds import apply_thresholds, tune_thresholds
@@ -280,38 +341,37 @@ def shrinkage_study(datasets, shrinkages=SHRINKAGES, n_splits=3, max_folds=None,
             positives = y[train].sum(axis=0)
             trained = (positives > 0) & (positives < len(train))  # constant labels: no rule
             proba = model.predict_proba(X[test])
-            for shrinkage in shrinkages:
+            exact = {"shrinkage": 0, "max_positive_ratio": None}
+            tunings = {rule: RULES[rule](y_tune, s_tune) for rule in rules}
+            tunings[HEADROOM] = tune_thresholds(y[test], proba, **exact)[trained]
+            for rule, tuned in tunings.items():
                 thresholds = np.array(_estimator(model).thresholds_, dtype=float)
-                thresholds[trained] = tune_thresholds(y_tune, s_tune, shrinkage=shrinkage)
+                thresholds[trained] = tuned
                 pred = apply_thresholds(proba, thresholds)
-                row = {"dataset": name, "shrinkage": shrinkage, "fold": fold}
+                row = {"dataset": name, "rule": rule, "fold": fold}
                 row.update(_scores(y[test], pred))
                 rows.append(row)
                 log(
-                    f"{name:10s} shrinkage {shrinkage:4g} fold {fold}: hamming "
+                    f"{name:10s} {rule:50s} fold {fold}: hamming "
                     f"{row['hamming']:.4f} macro-F1 {row['macro_f1']:.3f}"
                 )
     return rows
 
 
-def summarise_shrinkage(rows):
-    """Markdown: mean hamming / macro-F1 per set and pseudo-count."""
+def summarise_rules(rows):
+    """Markdown: mean hamming / macro-F1 per set and rule."""
     import pandas as pd
 
-    means = (
-        pd.DataFrame(rows)
-        .groupby(["shrinkage", "dataset"], sort=False)[["hamming", "macro_f1"]]
-        .mean()
-    )
+    means = pd.DataFrame(rows).groupby(["rule", "dataset"], sort=False)[["hamming", "macro_f1"]]
+    means = means.mean()
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    lines = ["| shrinkage | " + " | ".join(datasets) + " |", "|---" * (len(datasets) + 1) + "|"]
-    for shrinkage in dict.fromkeys(r["shrinkage"] for r in rows):
+    lines = ["| rule | " + " | ".join(datasets) + " |", "|---" * (len(datasets) + 1) + "|"]
+    for rule in dict.fromkeys(r["rule"] for r in rows):
         cells = [
-            f"{means.loc[(shrinkage, name), 'hamming']:.4f} / "
-            f"{means.loc[(shrinkage, name), 'macro_f1']:.3f}"
+            f"{means.loc[(rule, name), 'hamming']:.4f} / {means.loc[(rule, name), 'macro_f1']:.3f}"
             for name in datasets
         ]
-        lines.append(f"| {shrinkage:g} | " + " | ".join(cells) + " |")
+        lines.append(f"| {rule} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -351,17 +411,17 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", choices=sorted(SUITE), default=list(SUITE))
     parser.add_argument("--candidates", nargs="+", choices=CANDIDATES, default=list(CANDIDATES))
     parser.add_argument(
-        "--shrinkage",
+        "--rules",
         action="store_true",
-        help='compare the pseudo-counts of the tuned rules\' shrinkage (threshold="f1")',
+        help='compare decision rules on the same networks (threshold="f1"), pseudo-counts first',
     )
     parser.add_argument("--out", type=Path, default=Path("results/defaults"))
     args = parser.parse_args(argv)
     datasets = ["tiny", "synthetic"] if args.quick else args.datasets
     max_folds = 1 if args.quick else None
-    if args.shrinkage:
-        rows = shrinkage_study(datasets, max_folds=max_folds)
-        table, stem = summarise_shrinkage(rows), "shrinkage"
+    if args.rules:
+        rows = rule_study(datasets, max_folds=max_folds)
+        table, stem = summarise_rules(rows), "rules"
     else:
         rows = run(datasets, args.candidates, max_folds=max_folds)
         table, stem = summarise(rows), "defaults"

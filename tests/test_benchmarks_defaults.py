@@ -32,27 +32,49 @@ def test_every_candidate_is_a_valid_estimator_setting():
         KerasMultiLabelClassifier(**params)._validate_params()
 
 
-def test_shrinkage_study_retunes_the_estimators_own_tuning_data(tmp_path):
+def test_rule_study_retunes_the_estimators_own_tuning_data(tmp_path):
     from sklearn.metrics import hamming_loss
 
     from skml.model_selection import MultilabelStratifiedKFold
     from skml.thresholds import tune_thresholds
 
-    rows = defaults.main(["--quick", "--datasets", "tiny", "--shrinkage", "--out", str(tmp_path)])
-    frame = pd.read_csv(tmp_path / "shrinkage.csv")
-    assert len(frame) == len(rows) == 2 * len(defaults.SHRINKAGES)  # tiny, synthetic
-    assert set(frame["shrinkage"]) == set(defaults.SHRINKAGES)
-    assert "| 3 |" in (tmp_path / "shrinkage.md").read_text()
+    rows = defaults.main(["--quick", "--datasets", "tiny", "--rules", "--out", str(tmp_path)])
+    frame = pd.read_csv(tmp_path / "rules.csv")
+    rules = [*defaults.RULES, defaults.HEADROOM]
+    assert len(frame) == len(rows) == 2 * len(rules)  # tiny, synthetic
+    assert list(dict.fromkeys(frame["rule"])) == rules
+    assert "| shrinkage 3 |" in (tmp_path / "rules.md").read_text()
     # At the default pseudo-count the study predicts exactly what the estimator predicts.
     default = inspect.signature(tune_thresholds).parameters["shrinkage"].default
     X, y = defaults.load_training_split("tiny")
     splitter = MultilabelStratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     train, test = next(splitter.split(X, y))
     model = defaults._pipeline("standard", {"threshold": "f1"}).fit(X[train], y[train])
-    study = frame[(frame["dataset"] == "tiny") & (frame["shrinkage"] == default)]
-    assert study["hamming"].item() == pytest.approx(hamming_loss(y[test], model.predict(X[test])))
+    tiny = frame[frame["dataset"] == "tiny"].set_index("rule")
+    expected = hamming_loss(y[test], model.predict(X[test]))
+    assert tiny.loc[f"shrinkage {default:g}", "hamming"] == pytest.approx(expected)
+    # The rules do differ, and none beats thresholds tuned on the test rows themselves.
+    assert tiny["hamming"].nunique() > 1
+    assert tiny["macro_f1"].max() == tiny.loc[defaults.HEADROOM, "macro_f1"]
     # A suite set without a scaler is a bare estimator, not a pipeline.
-    (row,) = defaults.shrinkage_study(["unscaled"], shrinkages=(default,), max_folds=1)
-    assert 0 < row["hamming"] < 1
-    # and the pseudo-counts do change the rule
-    assert frame.loc[frame["dataset"] == "tiny", "hamming"].nunique() > 1
+    (row, headroom) = defaults.rule_study(["unscaled"], rules=["shrinkage 3"], max_folds=1)
+    assert 0 < row["hamming"] < 1 and headroom["rule"] == defaults.HEADROOM
+
+
+@pytest.mark.parametrize("rule", list(defaults.RULES))
+def test_every_rule_gives_one_threshold_in_range_per_label(rule):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((200, 4)) < [0.5, 0.2, 0.05, 0.01]).astype(int)
+    s = np.clip(0.6 * y + 0.5 * rng.random((200, 4)), 0, 1)
+    thresholds = np.asarray(defaults.RULES[rule](y, s))
+    assert thresholds.shape == (4,)
+    assert ((thresholds >= 0) & (thresholds <= 1)).all()
+    if rule != "shrinkage 0":
+        # every rule but the unshrunk one keeps the label with 2 positives nearer 0.5 than
+        # its exact optimum
+        from skml.thresholds import tune_thresholds
+
+        exact = tune_thresholds(y, s, shrinkage=0, max_positive_ratio=None)
+        assert abs(thresholds[3] - 0.5) < abs(exact[3] - 0.5)
