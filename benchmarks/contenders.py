@@ -75,6 +75,7 @@ __all__ = [
     "make_scikeras_mlp",
     "make_skml",
     "make_skml_cnn",
+    "make_skml_ensemble",
     "make_skml_f1",
     "make_skml_mlp",
     "make_skml_tabm_f1",
@@ -216,6 +217,27 @@ def make_skml_tabm_f1(random_state, quick=False):
     from skml.networks import TabM
 
     return make_skml(random_state, quick, network=TabM(), threshold="f1")
+
+
+def make_skml_ensemble(random_state, quick=False, threshold=0.5):
+    """skml with ``network=Ensemble()``: 5 default MLPs trained one by one, averaged.
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of the networks.
+    quick : bool, default=False
+        Train for at most 5 epochs.
+    threshold : float or str, default=0.5
+        The estimator's ``threshold`` (``"f1"`` for ``skml-ensemble-f1``).
+
+    Returns
+    -------
+    estimator : Pipeline
+    """
+    from skml.networks import Ensemble
+
+    return make_skml(random_state, quick, network=Ensemble(), threshold=threshold)
 
 
 def make_skml_cnn(random_state, quick=False):
@@ -576,6 +598,18 @@ CONTENDERS = {
             "skml-tabm-f1",
             make_skml_tabm_f1,
             'skml with network=TabM(), threshold="f1" (opt-in: --methods)',
+            default=False,
+        ),
+        Contender(
+            "skml-ensemble",
+            make_skml_ensemble,
+            "skml with network=Ensemble(): 5 default MLPs averaged (opt-in: --methods)",
+            default=False,
+        ),
+        Contender(
+            "skml-ensemble-f1",
+            partial(make_skml_ensemble, threshold="f1"),
+            'skml with network=Ensemble(), threshold="f1" (opt-in: --methods)',
             default=False,
         ),
         Contender(

@@ -44,7 +44,7 @@ __all__ = ["CANDIDATES", "HEADROOM", "RULES", "SHRINKAGES", "SUITE", "main", "ru
 
 
 def _candidates(n_features):
-    from skml.networks import MLP, TabM
+    from skml.networks import MLP, Ensemble, TabM
 
     # The candidates measured before the embeddings became the default pin the network of
     # that time (embedding=None: features fed to the first layer as they are), so that their
@@ -84,6 +84,8 @@ def _candidates(n_features):
         "auto embeddings, scale 0.003": {"network": MLP(embedding_scale=0.003)},
         "auto embeddings, scale 0.03": {"network": MLP(embedding_scale=0.03)},
         "auto embeddings, scale 0.1": {"network": MLP(embedding_scale=0.1)},
+        # A deep ensemble: 5 default networks trained together, their probabilities averaged.
+        "Ensemble of 5 default MLPs": {"network": Ensemble(k=5)},
         # Decision-rule candidates: compare them with each other (macro-F1 first), not with
         # the threshold-0.5 candidates above.
         'threshold="f1" on the validation split': {
@@ -108,6 +110,10 @@ def _candidates(n_features):
             "network": TabM(embedding="auto"),
             "threshold": "f1",
         },
+        'Ensemble of 5 default MLPs, threshold="f1"': {
+            "network": Ensemble(k=5),
+            "threshold": "f1",
+        },
     }
 
 
@@ -129,6 +135,7 @@ CANDIDATES = (
     "auto embeddings, scale 0.003",
     "auto embeddings, scale 0.03",
     "auto embeddings, scale 0.1",
+    "Ensemble of 5 default MLPs",
     'threshold="f1" on the validation split',
     'threshold="f1", threshold_cv=3',
     'TabM k=8, threshold="f1"',
@@ -138,6 +145,7 @@ CANDIDATES = (
     'learning rate 3e-3, threshold="f1"',
     'hidden layer of 512, threshold="f1"',
     'TabM k=8 with auto embeddings, threshold="f1"',
+    'Ensemble of 5 default MLPs, threshold="f1"',
 )
 #: Pseudo-counts of the rare-label shrinkage compared by ``--rules`` (3 is the default).
 SHRINKAGES = (10.0, 5.0, 3.0, 1.0, 0.0)

@@ -43,77 +43,108 @@ def warn_if_unscaled(X):
 def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
     """Train a new network on ``X``, or continue ``network`` (``warm_start``); tune.
 
-    ``X_given`` is ``X`` as ``fit`` received it (before the spec's ``as_input``): the
-    out-of-fold networks of ``threshold_cv`` are fitted on it, as the estimator itself was.
+    A spec with separately trained members (:class:`skml.networks.Ensemble`) trains each
+    member as a lone fit with its own ``random_state`` would (its own weights, batch order
+    and validation split; member 0 is the lone fit of this estimator), then packs them into
+    one network. ``X_given`` is ``X`` as ``fit`` received it (before the spec's
+    ``as_input``): the out-of-fold networks of ``threshold_cv`` are fitted on it, as the
+    estimator itself was.
     """
     from skml import _training
 
     keras = _training.import_keras()
-    if network is None:
-        warn_if_unscaled(X)
-    rng = check_random_state(clf.random_state)
-    seed_network, seed_shuffle, seed_split = (int(s) for s in rng.randint(2**31 - 1, size=3))
     resume = network is not None
-    if resume:
-        seed_shuffle = clf._shuffle_seed  # continue the epoch numbering, never repeat
-        if isinstance(clf.optimizer, str):
-            network.optimizer.learning_rate = _build.learning_rate(clf)
-    clf._shuffle_seed = seed_shuffle
-
-    split = (
-        _build.validation_split(clf, head, y_net, seed_split)
-        if _build.needs_split(clf, X.shape[0])
-        else None
-    )
-    train_rows, val_rows = (np.arange(X.shape[0]), None) if split is None else split
+    if not resume:
+        warn_if_unscaled(X)
     sparse = sp.issparse(X)
     if sparse and clf.distribute_strategy is not None:
         raise ValueError("distribute_strategy needs dense X; got a sparse matrix.")
+    members = None if resume else getattr(spec, "separate_members", None)
+    rng = check_random_state(clf.random_state)
+    runs = [_Run(clf, head, y_net, rng) for _ in members or [spec]]
+    if resume:
+        runs[0].seed_shuffle = clf._shuffle_seed  # continue the epoch numbering, never repeat
+        if isinstance(clf.optimizer, str):
+            network.optimizer.learning_rate = _build.learning_rate(clf)
+    clf._shuffle_seed = runs[0].seed_shuffle
     strategy = _build.get_strategy(clf)
     # Under a strategy, variables must be created in its scope; Model.fit distributes.
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        optimizer = _build.make_optimizer(clf, keras)
-        if resume:
-            loss = network.loss
-        else:
-            loss = head.loss(clf.loss, clf.class_weight, y_net[train_rows])
-            network = _build.build_network(
-                clf, spec, head, loss, optimizer, seed_network, sparse=sparse
+        trained = []
+        for run, member in zip(runs, members or [spec]):
+            optimizer = _build.make_optimizer(clf, keras)
+            if resume:
+                loss = network.loss
+            else:
+                loss = head.loss(clf.loss, clf.class_weight, y_net[run.train_rows])
+                network = _build.build_network(
+                    clf, member, head, loss, optimizer, run.seed_network, sparse=sparse
+                )
+            run.history = _training.fit_network(
+                network,
+                loss=loss,
+                optimizer=optimizer,
+                X=X,
+                y=y_net,
+                sample_weight=sample_weight,
+                train_rows=run.train_rows,
+                val_rows=run.val_rows if clf.early_stopping else None,
+                epochs=clf.epochs,
+                batch_size=clf.batch_size,
+                patience=_build.patience(clf),
+                seed=run.seed_shuffle,
+                verbose=clf.verbose,
+                fast=strategy is None,
+                first_epoch=clf.n_iter_,
+                resume=resume,
             )
-        clf.history_ = _training.fit_network(
-            network,
-            loss=loss,
-            optimizer=optimizer,
-            X=X,
-            y=y_net,
-            sample_weight=sample_weight,
-            train_rows=train_rows,
-            val_rows=val_rows if clf.early_stopping else None,
-            epochs=clf.epochs,
-            batch_size=clf.batch_size,
-            patience=_build.patience(clf),
-            seed=seed_shuffle,
-            verbose=clf.verbose,
-            fast=strategy is None,
-            first_epoch=clf.n_iter_,
-            resume=resume,
-        )
+            trained.append(network)
+        if members is not None:
+            network = spec.pack(trained, clf._sample_shape, sparse=sparse and spec.accepts_sparse)
+            network.compile(loss=trained[0].loss, optimizer=_build.make_optimizer(clf, keras))
+            # A fresh, built optimizer state: what warm_start continues and a pickle stores.
+            network.optimizer.build(network.trainable_variables)
+    clf.history_ = runs[0].history  # an ensemble's: that of its first member
     if network is not getattr(clf, "model_", None) or clf.__dict__.get("_predictor") is None:
         clf._predictor = _training.Predictor(network)
     clf.model_ = network
     if isinstance(clf.threshold, str):
         X_given = X if X_given is None else X_given
-        _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed_split)
+        # On the validation split, an ensemble's thresholds are tuned on member 0's
+        # predictions (the other members trained on some of those rows), as its out-of-fold
+        # tuning is on single members.
+        first = clf._predictor if members is None else _training.Predictor(trained[0])
+        _tune(clf, head, X, X_given, y_net, sample_weight, runs[0], first)
 
 
-def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
+class _Run:
+    """The seeds and rows of one network's training, drawn from ``rng`` in a fixed order."""
+
+    def __init__(self, clf, head, y_net, rng):
+        self.seed_network, self.seed_shuffle, self.seed_split = (
+            int(s) for s in rng.randint(2**31 - 1, size=3)
+        )
+        n_samples = y_net.shape[0]
+        split = (
+            _build.validation_split(clf, head, y_net, self.seed_split)
+            if _build.needs_split(clf, n_samples)
+            else None
+        )
+        self.train_rows, self.val_rows = (np.arange(n_samples), None) if split is None else split
+        self.history = None
+
+
+def _tune(clf, head, X, X_given, y_net, sample_weight, run, predictor):
     from skml.thresholds import tune_thresholds
 
     folds = _build.threshold_folds(clf, X.shape[0])
     if folds is not None:
         y_true = y_net
-        scores = _out_of_fold_outputs(clf, head, X_given, y_net, sample_weight, seed, folds)
+        scores = _out_of_fold_outputs(
+            clf, head, X_given, y_net, sample_weight, run.seed_split, folds
+        )
     else:
+        val_rows = run.val_rows
         if val_rows is None:
             warnings.warn(
                 "Too few samples to hold out a validation split: thresholds are tuned on the "
@@ -122,7 +153,7 @@ def _tune(clf, head, X, X_given, y_net, sample_weight, val_rows, seed):
                 stacklevel=4,
             )
             val_rows = np.arange(X.shape[0])
-        y_true, scores = y_net[val_rows], clf._predictor(X[val_rows])
+        y_true, scores = y_net[val_rows], predictor(X[val_rows])
     # The safe value of the rare-label shrinkage: 0.5 in true probability, whatever the
     # positive weights of the loss made of it.
     safe = head.safe_thresholds(clf.model_.loss, clf.class_weight, y_net)
@@ -140,6 +171,11 @@ def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed, n_splits):
     inner = clone(clf).set_params(
         threshold=0.5, threshold_cv=None, min_labels=0, verbose=0, random_state=seed
     )
+    # An ensemble's thresholds are tuned on single members: k times cheaper, and the mean of
+    # members is calibrated close to one member.
+    tuning_network = getattr(clf._spec, "tuning_network", None)
+    if tuning_network is not None:
+        inner.set_params(network=clone(tuning_network))
     y_split = head.split_targets(y_net)
     if head.stratify_multilabel:
         splitter = MultilabelStratifiedKFold(n_splits, shuffle=True, random_state=seed)

@@ -39,7 +39,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    network : MLP, CNN, keras.Model, callable or None, default=None
+    network : MLP, CNN, TabM, Ensemble, keras.Model, callable or None, default=None
         The network: a spec from :mod:`skml.networks` (None is ``MLP()``: periodic
         embeddings of each feature when there are at most 512, then one hidden layer of 256
         ReLU units, dropout 0.2, no L2), whose parameters ``GridSearchCV`` reaches

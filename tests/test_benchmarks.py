@@ -388,6 +388,18 @@ def test_skml_tabm_f1_is_the_opt_in_tabm_with_f1_thresholds():
     assert contender.factory(0, quick=True)[-1].epochs == 5
 
 
+def test_skml_ensemble_contenders_are_opt_in_ensembles_of_the_default_mlp():
+    from skml.networks import Ensemble
+
+    for name, threshold in (("skml-ensemble", 0.5), ("skml-ensemble-f1", "f1")):
+        contender = CONTENDERS[name]
+        assert not contender.default  # k fits each: named runs only
+        classifier = contender.factory(3)[-1]
+        assert isinstance(classifier.network, Ensemble) and classifier.network.network is None
+        assert classifier.threshold == threshold and classifier.random_state == 3
+        assert contender.factory(0, quick=True)[-1].epochs == 5
+
+
 def test_skml_periodic_contenders_are_opt_in_and_sit_wide_bibtex_out():
     for name, threshold in (("skml-periodic", 0.5), ("skml-periodic-f1", "f1")):
         contender = CONTENDERS[name]

@@ -4,7 +4,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skml import KerasMultiLabelClassifier
-from skml.networks import CNN, MLP, TabM
+from skml.networks import CNN, MLP, Ensemble, TabM
 
 _WEIGHT_IS_NOT_DUPLICATION = (
     "mini-batch training: a weight of 2 is not a duplicated row, since batches and the number "
@@ -85,6 +85,7 @@ def _slow_unless_without_training(checks):
 NETWORKS = [
     MLP(hidden_layer_sizes=(16,)),
     TabM(k=2, hidden_layer_sizes=(16,)),
+    Ensemble(MLP(hidden_layer_sizes=(16,)), k=2),
     CNN(filters=(8,), pooling=None, dense_units=(16,), input_shape=(None, 1)),
 ]
 

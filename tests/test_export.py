@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 
 from skml import KerasMultiLabelClassifier
 from skml.datasets import make_multilabel_digits
-from skml.networks import CNN, MLP, TabM
+from skml.networks import CNN, MLP, Ensemble, TabM
 from tests.conftest import FAST
 
 LOADER = Path(__file__).with_name("_export_loader.py")
@@ -68,10 +68,11 @@ def _fit(case, X, y, images):
     if case == "cnn_sequences":
         network = CNN(filters=(2,), dense_units=(4,), pooling=None, input_shape=(None, 1))
         return KerasMultiLabelClassifier(**{**TINY_CNN, "network": network}).fit(X, y), X
-    if case in ("plain", "tabm_periodic"):  # the default MLP embeds these 10 features
+    if case in ("plain", "tabm_periodic", "ensemble"):  # the default MLP embeds these 10 features
         network = {
             "plain": MLP(hidden_layer_sizes=(4,), embedding=None),
             "tabm_periodic": TabM(2, hidden_layer_sizes=(4,), embedding="periodic"),
+            "ensemble": Ensemble(MLP(hidden_layer_sizes=(4,)), k=2),
         }[case]
         return KerasMultiLabelClassifier(**{**ONE_EPOCH, "network": network}).fit(X, y), X
     threshold = 0.5 if case == "multiclass" else 0.4  # argmax decides a multiclass target
@@ -91,6 +92,7 @@ CASES = [
     "cnn_sequences",
     "plain",
     "tabm_periodic",
+    "ensemble",
 ]
 
 

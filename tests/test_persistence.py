@@ -20,7 +20,7 @@ from sklearn.datasets import make_multilabel_classification
 
 from skml import KerasMultiLabelClassifier
 from skml.losses import AsymmetricLoss, FocalLoss
-from skml.networks import CNN, MLP, TabM
+from skml.networks import CNN, MLP, Ensemble, TabM
 from tests.conftest import FAST
 
 SUBPROCESS_TIMEOUT = 300
@@ -90,6 +90,13 @@ def _models(data):
         "tabm-periodic": (
             KerasMultiLabelClassifier(
                 **{**ONE_EPOCH, "network": TabM(2, hidden_layer_sizes=(8,), embedding="periodic")}
+            ),
+            X,
+            y,
+        ),
+        "ensemble": (
+            KerasMultiLabelClassifier(
+                **{**ONE_EPOCH, "network": Ensemble(MLP(hidden_layer_sizes=(8,)), k=2)}
             ),
             X,
             y,
@@ -202,15 +209,17 @@ CROSS_VALIDATE = """
     from sklearn.datasets import make_multilabel_classification
     from sklearn.model_selection import cross_validate
     from skml import KerasMultiLabelClassifier
-    from skml.networks import MLP, TabM
+    from skml.networks import MLP, Ensemble, TabM
 
     FAST = {FAST!r}
     # The MLP, whose default embeds these 6 features (a registered custom layer); TabM, whose
-    # Keras model class must also reach the parent registered; and TabM with the embeddings.
+    # Keras model class must also reach the parent registered; TabM with the embeddings; and
+    # an ensemble of embedded MLPs (nested models).
     NETWORKS = [
         FAST["network"],
         TabM(k=2, hidden_layer_sizes=(8,)),
         TabM(k=2, hidden_layer_sizes=(8,), embedding="periodic"),
+        Ensemble(MLP(hidden_layer_sizes=(8,)), k=2),
     ]
 
     def check(out, X):
@@ -268,4 +277,6 @@ def test_cross_validate_returns_estimators_to_a_fresh_parent(backend, tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail(f"cross_validate on {backend} hung for {SUBPROCESS_TIMEOUT} s")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "returned 9 fitted estimators" in done.stdout
+    assert "returned 12 fitted estimators" in done.stdout  # 4 networks, 3 folds each
+    # every network's optimizer state comes back whole (Keras warns of a mismatch otherwise)
+    assert "saved optimizer" not in done.stderr

@@ -1,7 +1,7 @@
 """The networks of :class:`skml.KerasMultiLabelClassifier`, one spec class per architecture.
 
-``KerasMultiLabelClassifier(network=...)`` takes a spec (:class:`MLP`, the default, or
-:class:`CNN`), a ``keras.Model`` or a build function. A spec's parameters are the estimator's
+``KerasMultiLabelClassifier(network=...)`` takes a spec (:class:`MLP`, the default,
+:class:`CNN`, :class:`TabM` or :class:`Ensemble`), a ``keras.Model`` or a build function. A spec's parameters are the estimator's
 nested parameters: ``GridSearchCV`` reaches them as ``network__dropout`` and so on.
 
 Adding an architecture is one subclass of :class:`Network` in this package (its parameters,
@@ -16,10 +16,11 @@ import importlib
 
 from skml.networks._base import Network
 from skml.networks.cnn import CNN
+from skml.networks.ensemble import Ensemble
 from skml.networks.mlp import MLP
 from skml.networks.tabm import TabM
 
-__all__ = ["CNN", "MLP", "Network", "TabM", "build_cnn", "build_mlp"]
+__all__ = ["CNN", "MLP", "Ensemble", "Network", "TabM", "build_cnn", "build_mlp"]
 
 
 def __getattr__(name):

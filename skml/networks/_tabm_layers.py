@@ -25,7 +25,14 @@ from keras import ops
 
 from skml.networks._layers import _FLOAT, _seeds, periodic_embedding
 
-__all__ = ["MemberHeads", "MemberScaling", "RandomSigns", "TabMNetwork", "build_tabm"]
+__all__ = [
+    "MemberHeads",
+    "MemberScaling",
+    "RandomSigns",
+    "TabMNetwork",
+    "build_tabm",
+    "stack_members",
+]
 
 SCALING_INITS = ("random-signs", "noisy-ones")
 
@@ -298,3 +305,32 @@ def build_tabm(
         name="output",
     )(x)
     return TabMNetwork(inputs, outputs, name="tabm")
+
+
+def stack_members(members, sample_shape, *, sparse=False):
+    """One network of independent ``members``, their outputs stacked: a deep ensemble.
+
+    Parameters
+    ----------
+    members : list of keras.Model
+        Built networks with the same input and ``(batch, n_outputs)`` outputs.
+    sample_shape : tuple of int
+        Shape of one input sample.
+    sparse : bool, default=False
+        Take ``tf.SparseTensor`` rows.
+
+    Returns
+    -------
+    model : TabMNetwork
+        Uncompiled; ``(batch, k, n_outputs)`` member probabilities while training and their
+        mean ``(batch, n_outputs)`` at inference.
+    """
+    inputs = keras.Input(shape=tuple(sample_shape), sparse=sparse, dtype=_FLOAT, name="features")
+    outputs = []
+    for j, member in enumerate(members):
+        # Each member is renamed so that the nested models' names are unique.
+        named = keras.Model(member.input, member.output, name=f"member_{j}")
+        n_outputs = int(named.output.shape[-1])
+        outputs.append(keras.layers.Reshape((1, n_outputs), name=f"stack_{j}")(named(inputs)))
+    stacked = outputs[0] if len(outputs) == 1 else keras.layers.Concatenate(axis=1)(outputs)
+    return TabMNetwork(inputs, stacked, name="ensemble")

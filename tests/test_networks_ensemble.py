@@ -1,0 +1,127 @@
+"""Ensemble: k whole networks in one model, each on its own loss, their mean at inference."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from skml import KerasMultiLabelClassifier
+from skml.networks import CNN, MLP, Ensemble, TabM
+from skml.networks._tabm_layers import TabMNetwork
+
+FAST = {"epochs": 3, "batch_size": 16, "random_state": 0}
+
+
+def _rows(n=40, n_features=6, n_labels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features)).astype(np.float32)
+    y = (rng.random((n, n_labels)) < 0.4).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (Ensemble(k=0), "'k' parameter of Ensemble"),
+        (Ensemble(k=2.5), "'k' parameter of Ensemble"),
+        (Ensemble(network="mlp"), "'network' parameter of Ensemble"),
+        (Ensemble(TabM()), "network must be a single network .* got TabM"),
+        (Ensemble(Ensemble()), "network must be a single network .* got Ensemble"),
+        (Ensemble(MLP(dropout=1.0)), "'dropout' parameter of MLP"),
+    ],
+)
+def test_check_names_the_bad_parameter(spec, message):
+    with pytest.raises(ValueError, match=message):
+        spec.check()
+    X, y = _rows()
+    with pytest.raises(ValueError, match=message):  # and the estimator's fit says the same
+        KerasMultiLabelClassifier(network=spec, **FAST).fit(X, y)
+
+
+def test_one_member_is_the_network_trained_alone():
+    X, y = _rows()
+    alone = KerasMultiLabelClassifier(network=MLP((8,)), **FAST).fit(X, y)
+    packed = KerasMultiLabelClassifier(network=Ensemble(MLP((8,)), k=1), **FAST).fit(X, y)
+    assert_allclose(packed.history_["loss"], alone.history_["loss"], rtol=1e-5)
+    assert_allclose(packed.predict_proba(X), alone.predict_proba(X), atol=1e-6)
+
+
+def test_members_differ_and_the_prediction_is_their_mean():
+    X, y = _rows()
+    clf = KerasMultiLabelClassifier(network=Ensemble(MLP((8,)), k=3), **FAST).fit(X, y)
+    assert isinstance(clf.model_, TabMNetwork)
+    members = np.asarray(clf.model_.members(X))
+    assert members.shape == (len(X), 3, y.shape[1])
+    assert np.abs(members[:, 0] - members[:, 1]).max() > 1e-3  # own seeds, own weights
+    assert_allclose(clf.predict_proba(X), members.mean(axis=1), atol=1e-6)
+    # k whole networks: k times the weights of one
+    one = KerasMultiLabelClassifier(network=MLP((8,)), **FAST).fit(X, y)
+    assert clf.model_.count_params() == 3 * one.model_.count_params()
+
+
+def test_default_member_is_the_default_mlp():
+    X, y = _rows()
+    clf = KerasMultiLabelClassifier(network=Ensemble(k=2), **FAST).fit(X, y)
+    names = [layer.name for layer in clf.model_.get_layer("member_0").layers]
+    assert any("embedding" in name for name in names)  # MLP()'s auto embeddings, 6 features
+
+
+def test_sparse_rows_train_the_same_ensemble_as_dense():
+    X, y = _rows()
+    X[X < 0.5] = 0.0
+    spec = Ensemble(MLP((8,), embedding=None), k=2)
+    dense = KerasMultiLabelClassifier(network=spec, **FAST).fit(X, y)
+    sparse = KerasMultiLabelClassifier(network=spec, **FAST).fit(sp.csr_matrix(X), y)
+    assert_allclose(sparse.history_["loss"], dense.history_["loss"], rtol=1e-4)
+    assert_allclose(sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-5)
+
+
+def test_cnn_members_read_images():
+    rng = np.random.default_rng(0)
+    images = rng.random((24, 8, 8, 1)).astype(np.float32)
+    y = (rng.random((24, 2)) < 0.5).astype(int)
+    spec = Ensemble(CNN(filters=(2,), dense_units=(4,)), k=2)
+    clf = KerasMultiLabelClassifier(network=spec, **FAST).fit(images, y)
+    assert clf.predict_proba(images).shape == (24, 2)
+    with pytest.raises(ValueError, match="X has 64 features"):
+        clf.predict(images.reshape(24, -1))
+
+
+def test_nested_parameters_are_searchable():
+    X, y = _rows()
+    clf = KerasMultiLabelClassifier(network=Ensemble(MLP((4,)), k=2), **FAST)
+    assert clone(clf).get_params()["network__network__hidden_layer_sizes"] == (4,)
+    search = GridSearchCV(
+        clf, {"network__k": [1, 2], "network__network__dropout": [0.0, 0.3]}, cv=2
+    ).fit(X, y)
+    assert search.best_estimator_.network.k in (1, 2)
+    assert search.best_estimator_.network.network.dropout in (0.0, 0.3)
+
+
+def test_fit_trains_each_member_alone_member_0_is_the_lone_network():
+    X, y = _rows(n=60)
+    spec = MLP((8,))
+    alone = KerasMultiLabelClassifier(network=spec, **FAST, early_stopping=True, patience=1)
+    alone.fit(X, y)
+    clf = KerasMultiLabelClassifier(network=Ensemble(spec, k=3), **FAST, patience=1)
+    clf.fit(X, y)
+    members = np.asarray(clf.model_.members(X))
+    assert_allclose(members[:, 0], alone.predict_proba(X), atol=1e-6)
+    assert clf.history_ == alone.history_  # the first member's
+    # the others are trained from their own seeds
+    assert np.abs(members[:, 1] - members[:, 2]).max() > 1e-3
+
+
+@pytest.mark.parametrize("threshold_cv", [2, "validation"])
+def test_threshold_rule_tunes_on_single_members(threshold_cv):
+    # Out of fold: the tuning networks are single members; on the validation split: member
+    # 0's. Either way the thresholds are those of the lone network's estimator.
+    X, y = _rows(n=80)
+    params = {**FAST, "threshold": "f1", "threshold_cv": threshold_cv}
+    alone = KerasMultiLabelClassifier(network=MLP((8,)), **params).fit(X, y)
+    clf = KerasMultiLabelClassifier(network=Ensemble(MLP((8,)), k=2), **params).fit(X, y)
+    assert_allclose(clf.thresholds_, alone.thresholds_)
+    assert not np.allclose(clf.thresholds_, 0.5)  # tuned
+    assert_allclose(clf.predict(X), clf.predict_proba(X) >= clf.thresholds_)
