@@ -125,3 +125,20 @@ def test_threshold_rule_tunes_on_single_members(threshold_cv):
     assert_allclose(clf.thresholds_, alone.thresholds_)
     assert not np.allclose(clf.thresholds_, 0.5)  # tuned
     assert_allclose(clf.predict(X), clf.predict_proba(X) >= clf.thresholds_)
+
+
+def test_partial_fit_and_warm_start_train_the_packed_members_together():
+    X, y = _rows(n=60)
+    spec = Ensemble(MLP((8,)), k=2)
+    clf = KerasMultiLabelClassifier(network=spec, random_state=0)
+    clf.partial_fit(X, y).partial_fit(X, y)
+    assert clf.n_iter_ == 2 and isinstance(clf.model_, TabMNetwork)
+    members = np.asarray(clf.model_.members(X))
+    assert_allclose(clf.predict_proba(X), members.mean(axis=1), atol=1e-6)
+    # warm_start continues the packed network a fit made: every member moves
+    warm = KerasMultiLabelClassifier(network=spec, warm_start=True, **FAST).fit(X, y)
+    before = np.asarray(warm.model_.members(X))
+    warm.fit(X, y)
+    after = np.asarray(warm.model_.members(X))
+    assert warm.n_iter_ == 2 * FAST["epochs"]
+    assert (np.abs(after - before).max(axis=(0, 2)) > 1e-4).all()

@@ -1,8 +1,9 @@
 """The networks of :class:`skml.KerasMultiLabelClassifier`, one spec class per architecture.
 
 ``KerasMultiLabelClassifier(network=...)`` takes a spec (:class:`MLP`, the default,
-:class:`CNN`, :class:`TabM` or :class:`Ensemble`), a ``keras.Model`` or a build function. A spec's parameters are the estimator's
-nested parameters: ``GridSearchCV`` reaches them as ``network__dropout`` and so on.
+:class:`CNN`, :class:`TabM` or :class:`Ensemble`), a ``keras.Model`` or a build function. A
+spec's parameters are the estimator's nested parameters: ``GridSearchCV`` reaches them as
+``network__dropout`` and so on.
 
 Adding an architecture is one subclass of :class:`Network` in this package (its parameters,
 ``_parameter_constraints`` and ``build``; ``input_checks``/``as_input`` when it reads something

@@ -29,8 +29,9 @@ class Ensemble(Network):
     at ``k`` times the fit of one network. A tuned rule is tuned on single members: its
     out-of-fold networks are single networks (``threshold_cv`` more fits, not ``k`` times as
     many), and ``threshold_cv="validation"`` tunes on member 0's validation split and
-    predictions. The mean of members is calibrated close to one member. :class:`~skml.networks.TabM` is the parameter-efficient
-    alternative: its members share almost every weight and train together.
+    predictions. The mean of members is calibrated close to one member.
+    :class:`~skml.networks.TabM` is the parameter-efficient alternative: its members share
+    almost every weight and train together.
 
     Parameters
     ----------
