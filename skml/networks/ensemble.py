@@ -1,4 +1,4 @@
-"""Ensemble: k networks of one kind trained together as one Keras model (a deep ensemble)."""
+"""Ensemble: k networks of one kind, trained one by one, packed into one Keras model."""
 
 from numbers import Integral
 
@@ -10,17 +10,17 @@ __all__ = ["Ensemble"]
 
 
 class Ensemble(Network):
-    """``k`` independent networks of one kind, trained together, their probabilities averaged.
+    """``k`` independent networks of one kind, their probabilities averaged (a deep ensemble).
 
     A deep ensemble (Lakshminarayanan et al., NeurIPS 2017): every member is a whole network
     built from ``network``, and nothing is shared but the input. ``fit`` trains the members one
     after another, each as a lone fit with its own ``random_state`` would train it: its own
     initial weights, dropout masks, batch order, validation split and early stopping (so
     that together the members train on every row); member 0 is the network the estimator
-    would fit with ``network`` alone. They are then packed
-    into one Keras model whose predictions (``predict_proba``, an export) are the mean of the
-    members' probabilities; the fitted network's ``members(X)`` returns each member's, shape
-    ``(n_samples, k, n_outputs)``, and ``history_`` is member 0's. ``partial_fit``,
+    would fit with ``network`` alone. They are then packed into one Keras model whose
+    predictions (``predict_proba``, an export) are the mean of the members' probabilities; the
+    fitted network's ``members(X)`` returns each member's, shape ``(n_samples, k,
+    n_outputs)``, and ``history_`` is member 0's. ``partial_fit``,
     ``warm_start`` and Dask's block-wise training train the packed members together, each on
     its own loss over the same batches.
 
