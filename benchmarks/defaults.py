@@ -84,7 +84,7 @@ def _candidates(n_features):
         "auto embeddings, scale 0.003": {"network": MLP(embedding_scale=0.003)},
         "auto embeddings, scale 0.03": {"network": MLP(embedding_scale=0.03)},
         "auto embeddings, scale 0.1": {"network": MLP(embedding_scale=0.1)},
-        # A deep ensemble: 5 default networks trained together, their probabilities averaged.
+        # A deep ensemble: 5 default networks trained one by one, their probabilities averaged.
         "Ensemble of 5 default MLPs": {"network": Ensemble(k=5)},
         # Decision-rule candidates: compare them with each other (macro-F1 first), not with
         # the threshold-0.5 candidates above.

@@ -101,6 +101,9 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
             trained.append(network)
         if members is not None:
             network = spec.pack(trained, clf._sample_shape, sparse=sparse and spec.accepts_sparse)
+            # Member 0's loss: with class weights from the training rows ("balanced"), each
+            # member's differ a little; the lone network's are what safe thresholds and a
+            # continued training (warm_start, partial_fit) use.
             network.compile(loss=trained[0].loss, optimizer=_build.make_optimizer(clf, keras))
             # A fresh, built optimizer state: what warm_start continues and a pickle stores.
             network.optimizer.build(network.trainable_variables)
@@ -112,8 +115,10 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
         X_given = X if X_given is None else X_given
         # On the validation split, an ensemble's thresholds are tuned on member 0's
         # predictions (the other members trained on some of those rows), as its out-of-fold
-        # tuning is on single members.
-        first = clf._predictor if members is None else _training.Predictor(trained[0])
+        # tuning is on single members; a continued ensemble (warm_start) likewise.
+        first = clf._predictor
+        if getattr(spec, "separate_members", None) is not None:
+            first = _training.Predictor(network.get_layer("member_0"))
         _tune(clf, head, X, X_given, y_net, sample_weight, runs[0], first)
 
 

@@ -341,7 +341,7 @@ def tune_thresholds(
         ``min_precision``. Works with any metric.
     shrinkage : float, default=3.0
         Pseudo-count of the shrinkage toward ``default``; 0 turns it off. 3 was chosen on
-        the development suite (``python -m benchmarks.defaults --shrinkage``; earlier 0.2.0
+        the development suite (``python -m benchmarks.defaults --rules``; earlier 0.2.0
         development builds used 10): it gains macro-F1 over 10 on rare labels (bibtex
         +0.045) for a bounded rise of the hamming loss. With shrinkage on, ``min_precision``
         and ``min_recall`` hold on the data only approximately for labels with few positives.

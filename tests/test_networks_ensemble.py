@@ -40,6 +40,24 @@ def test_check_names_the_bad_parameter(spec, message):
         KerasMultiLabelClassifier(network=spec, **FAST).fit(X, y)
 
 
+def test_a_cnn_backbone_is_refused_its_weights_would_be_shared():
+    import keras
+
+    backbone = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3)])
+    with pytest.raises(ValueError, match="network must not hold a CNN backbone for Ensemble"):
+        Ensemble(CNN(backbone=backbone), k=2).check()
+
+
+def test_tags_of_a_bad_nested_network_wait_for_fits_message():
+    # scikit-learn reads tags (is_classifier, cross_validate) before fit validates.
+    from sklearn.base import is_classifier
+
+    clf = KerasMultiLabelClassifier(network=Ensemble(network="mlp"))
+    assert is_classifier(clf)
+    with pytest.raises(ValueError, match="'network' parameter of Ensemble"):
+        clf.fit(*_rows())
+
+
 def test_one_member_is_the_network_trained_alone():
     X, y = _rows()
     alone = KerasMultiLabelClassifier(network=MLP((8,)), **FAST).fit(X, y)
@@ -103,10 +121,10 @@ def test_nested_parameters_are_searchable():
 def test_fit_trains_each_member_alone_member_0_is_the_lone_network():
     X, y = _rows(n=60)
     spec = MLP((8,))
-    alone = KerasMultiLabelClassifier(network=spec, **FAST, early_stopping=True, patience=1)
-    alone.fit(X, y)
-    clf = KerasMultiLabelClassifier(network=Ensemble(spec, k=3), **FAST, patience=1)
-    clf.fit(X, y)
+    params = {**FAST, "epochs": 50, "patience": 1}
+    alone = KerasMultiLabelClassifier(network=spec, **params).fit(X, y)
+    assert len(alone.history_["loss"]) < 50  # early stopping fired: its own epoch
+    clf = KerasMultiLabelClassifier(network=Ensemble(spec, k=3), **params).fit(X, y)
     members = np.asarray(clf.model_.members(X))
     assert_allclose(members[:, 0], alone.predict_proba(X), atol=1e-6)
     assert clf.history_ == alone.history_  # the first member's
@@ -124,7 +142,25 @@ def test_threshold_rule_tunes_on_single_members(threshold_cv):
     clf = KerasMultiLabelClassifier(network=Ensemble(MLP((8,)), k=2), **params).fit(X, y)
     assert_allclose(clf.thresholds_, alone.thresholds_)
     assert not np.allclose(clf.thresholds_, 0.5)  # tuned
-    assert_allclose(clf.predict(X), clf.predict_proba(X) >= clf.thresholds_)
+
+
+def test_warm_start_tunes_on_member_0_too():
+    # A continued ensemble tunes on the validation split with member 0's predictions, as
+    # its first fit did: tuning on the mean would read rows the other members trained on.
+    X, y = _rows(n=80)
+    params = {**FAST, "threshold": "f1", "threshold_cv": "validation", "warm_start": True}
+    clf = KerasMultiLabelClassifier(network=Ensemble(MLP((8,)), k=2), **params).fit(X, y)
+    clf.fit(X, y)
+    from sklearn.utils import check_random_state
+
+    from skml._fit import _Run
+
+    run = _Run(clf, clf._head, clf._head.encode(y), check_random_state(0))
+    member_0 = clf.model_.get_layer("member_0")
+    scores = np.asarray(member_0(X[run.val_rows]))
+    from skml.thresholds import tune_thresholds
+
+    assert_allclose(clf.thresholds_, tune_thresholds(y[run.val_rows], scores), atol=1e-6)
 
 
 def test_partial_fit_and_warm_start_train_the_packed_members_together():

@@ -323,7 +323,8 @@ def stack_members(members, sample_shape, *, sparse=False):
     -------
     model : TabMNetwork
         Uncompiled; ``(batch, k, n_outputs)`` member probabilities while training and their
-        mean ``(batch, n_outputs)`` at inference.
+        mean ``(batch, n_outputs)`` at inference. It shares the members' layers and weights
+        (no copy): member ``j`` is its nested model ``"member_j"``.
     """
     inputs = keras.Input(shape=tuple(sample_shape), sparse=sparse, dtype=_FLOAT, name="features")
     outputs = []

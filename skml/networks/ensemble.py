@@ -16,20 +16,23 @@ class Ensemble(Network):
     built from ``network``, and nothing is shared but the input. ``fit`` trains the members one
     after another, each as a lone fit with its own ``random_state`` would train it: its own
     initial weights, dropout masks, batch order, validation split and early stopping (so
-    that together the members train on every row); member 0 is the network the estimator
+    that together the members see almost every row); member 0 is the network the estimator
     would fit with ``network`` alone. They are then packed into one Keras model whose
     predictions (``predict_proba``, an export) are the mean of the members' probabilities; the
     fitted network's ``members(X)`` returns each member's, shape ``(n_samples, k,
     n_outputs)``, and ``history_`` is member 0's. ``partial_fit``,
     ``warm_start`` and Dask's block-wise training train the packed members together, each on
-    its own loss over the same batches.
+    its own loss over the same batches (a ``warm_start`` fit stops early, and tunes with
+    ``threshold_cv="validation"``, on member 0's validation split and predictions).
 
     Averaging independently trained networks improves the ranking of the scores: hamming
     loss at threshold 0.5, and macro-F1 once ``threshold="f1"`` tunes per-label thresholds,
     at ``k`` times the fit of one network. A tuned rule is tuned on single members: its
     out-of-fold networks are single networks (``threshold_cv`` more fits, not ``k`` times as
     many), and ``threshold_cv="validation"`` tunes on member 0's validation split and
-    predictions. The mean of members is calibrated close to one member.
+    predictions. That is a measured choice, not an identity: the mean of members is less
+    extreme than one member's probabilities, yet thresholds tuned on members gained macro-F1
+    on the development suite (README, "How the defaults were chosen").
     :class:`~skml.networks.TabM` is the parameter-efficient alternative: its members share
     almost every weight and train together.
 
@@ -62,7 +65,8 @@ class Ensemble(Network):
     @property
     def accepts_sparse(self):
         """Whether the members read sparse rows."""
-        return self._member().accepts_sparse
+        # getattr: scikit-learn reads tags before fit validates a bad ``network``.
+        return getattr(self._member(), "accepts_sparse", False)
 
     @property
     def separate_members(self):
@@ -89,6 +93,12 @@ class Ensemble(Network):
                 f"network must be a single network (MLP or CNN) for Ensemble; got "
                 f"{type(self.network).__name__}, itself an ensemble: raise its k instead."
             )
+        if getattr(self.network, "backbone", None) is not None:
+            raise ValueError(
+                "network must not hold a CNN backbone for Ensemble: the members would share "
+                "the backbone's weights (one Keras model instance), so they would be neither "
+                "independent nor each a lone network. Use CNN blocks, or one network."
+            )
         self._member().check()
         return self
 
@@ -105,7 +115,22 @@ class Ensemble(Network):
         return self._member().export_signature(sample_shape, n_features)
 
     def pack(self, members, sample_shape, *, sparse=False):
-        """One network of trained ``members`` (their weights, not copies), outputs stacked."""
+        """One network of the trained ``members``, their outputs stacked.
+
+        Parameters
+        ----------
+        members : list of keras.Model
+            The members, built by this spec's member network and trained.
+        sample_shape : tuple of int
+            Shape of one input sample.
+        sparse : bool, default=False
+            Take ``tf.SparseTensor`` rows.
+
+        Returns
+        -------
+        network : skml.networks._tabm_layers.TabMNetwork
+            Uncompiled; shares the members' layers and weights (no copy).
+        """
         from skml.networks._tabm_layers import stack_members
 
         return stack_members(members, sample_shape, sparse=sparse)
@@ -113,11 +138,17 @@ class Ensemble(Network):
     def build(
         self, sample_shape, n_outputs, *, output_activation, seed, sparse=False, context=None
     ):
-        """Build the uncompiled ensemble, its members untrained (see :meth:`Network.build`).
+        """Build the uncompiled ensemble, its members untrained.
 
         ``fit`` trains the members one by one instead (:attr:`separate_members`, then
         :meth:`pack`); ``partial_fit`` and Dask's block-wise training train this network,
         every member on its own loss over the same batches.
+
+        Parameters
+        ----------
+        sample_shape, n_outputs, output_activation, seed, sparse, context
+            As for :meth:`Network.build`; member ``j`` is built with its own seed derived
+            from ``seed`` (member 0 with ``seed`` itself).
 
         Returns
         -------
