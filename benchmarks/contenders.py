@@ -432,10 +432,19 @@ def make_scikeras_mlp(random_state, quick=False):
 
 
 #: Libraries of :func:`make_fixed_mlp`, in the speed report's order.
-FIXED_MLP_LIBRARIES = ("skml", "skml-tabm", "skml-embedded", "sklearn", "scikeras")
+FIXED_MLP_LIBRARIES = (
+    "skml",
+    "skml-tabm",
+    "skml-embedded",
+    "skml-ensemble",
+    "sklearn",
+    "scikeras",
+)
 
 #: Members of the speed benchmark's ensemble network (TabM's default).
 FIXED_TABM_K = 8
+#: Members of the speed benchmark's deep ensemble (Ensemble's default).
+FIXED_ENSEMBLE_K = 5
 
 
 def make_fixed_mlp(library, *, hidden_units, epochs, batch_size, random_state=0):
@@ -447,11 +456,13 @@ def make_fixed_mlp(library, *, hidden_units, epochs, batch_size, random_state=0)
 
     Parameters
     ----------
-    library : {"skml", "skml-tabm", "skml-embedded", "sklearn", "scikeras"}
+    library : {"skml", "skml-tabm", "skml-embedded", "skml-ensemble", "sklearn", "scikeras"}
         ``KerasMultiLabelClassifier`` (``"skml-tabm"``: with ``network=TabM(k=8)``, the same
         hidden layer shared by 8 members with their own scalings and output layers;
         ``"skml-embedded"``: the default network's periodic feature embeddings,
-        ``embedding="auto"``, before the same hidden layer), ``MLPClassifier`` or a scikeras
+        ``embedding="auto"``, before the same hidden layer; ``"skml-ensemble"``:
+        ``network=Ensemble(k=5)`` of the plain network, 5 of them trained one by one),
+        ``MLPClassifier`` or a scikeras
         ``KerasClassifier`` around :func:`build_tutorial_mlp`.
     hidden_units : int
         Units of the hidden layer.
@@ -465,15 +476,16 @@ def make_fixed_mlp(library, *, hidden_units, epochs, batch_size, random_state=0)
     -------
     estimator : classifier
     """
-    if library in ("skml", "skml-tabm", "skml-embedded"):
+    if library in ("skml", "skml-tabm", "skml-embedded", "skml-ensemble"):
         from skml import KerasMultiLabelClassifier
-        from skml.networks import MLP, TabM
+        from skml.networks import MLP, Ensemble, TabM
 
         layers = {"hidden_layer_sizes": (hidden_units,), "dropout": 0.0, "l2": 0.0}
         network = {
             "skml": lambda: MLP(**layers, embedding=None),  # the same network as the others
             "skml-tabm": lambda: TabM(FIXED_TABM_K, **layers),
             "skml-embedded": lambda: MLP(**layers, embedding="auto"),
+            "skml-ensemble": lambda: Ensemble(MLP(**layers, embedding=None), FIXED_ENSEMBLE_K),
         }[library]()
         return KerasMultiLabelClassifier(
             network=network,

@@ -12,6 +12,8 @@ penalty, no early stopping) for the same epochs and batch size:
 - ``skml-embedded``: the same estimator with the default network's periodic feature
   embeddings (``MLP(embedding="auto")``; both cases have at most 512 features) before the
   same hidden layer, measured beside it too, against no target;
+- ``skml-ensemble``: the same estimator with ``network=Ensemble(k=5)`` of the plain network
+  (5 whole networks trained one by one, their mean predicted), beside it too, no target;
 - ``sklearn``: :class:`sklearn.neural_network.MLPClassifier`, the reference of every ratio;
 - ``scikeras``: a tutorial-style ``scikeras.wrappers.KerasClassifier`` around a Sequential MLP.
 
@@ -68,7 +70,7 @@ __all__ = ["BESIDE", "FIGURES", "TARGETS", "main", "markdown", "report_rows", "s
 
 #: skml's other networks, measured beside the plain one on the first backend (no target):
 #: contender -> column label.
-BESIDE = {"skml-tabm": "TabM k=8", "skml-embedded": "embedded"}
+BESIDE = {"skml-tabm": "TabM k=8", "skml-embedded": "embedded", "skml-ensemble": "Ensemble k=5"}
 
 #: What skml aims at, as figure -> (kind, bound): "ratio" bounds skml / sklearn from above,
 #: "min_ratio" from below, "max" bounds skml's own value.
@@ -325,10 +327,11 @@ def markdown(summaries, meta):
         "Medians. Ratios are skml / scikit-learn measured in the same process (for rows/s, "
         "higher is better; for the rest, lower). Fit (a) of skml is cold (its traced "
         "functions dropped first); the second-fit row is what a grid search pays per fit "
-        "after the first. The sklearn, scikeras, TabM and embedded columns come from the "
-        f"{backends[0]} process; the targets bound the plain network, TabM (the same hidden "
-        "layer, 8 members) and the default network's embeddings (the same hidden layer after "
-        "periodic embeddings of the features) are measured beside it.",
+        "after the first. The sklearn, scikeras, TabM, embedded and Ensemble columns come "
+        f"from the {backends[0]} process; the targets bound the plain network, TabM (the "
+        "same hidden layer, 8 members), the default network's embeddings (the same hidden "
+        "layer after periodic embeddings of the features) and Ensemble (5 plain networks "
+        "trained one by one) are measured beside it.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -58,6 +58,9 @@ def test_fixed_mlp_contenders_train_the_same_network():
     embedded = make_fixed_mlp("skml-embedded", hidden_units=7, epochs=3, batch_size=16)
     assert embedded.network.embedding == "auto" and embedded.network.hidden_layer_sizes == (7,)
     assert skml.network.embedding is None  # the plain network: the others' architecture
+    ensemble = make_fixed_mlp("skml-ensemble", hidden_units=7, epochs=3, batch_size=16)
+    assert type(ensemble.network).__name__ == "Ensemble" and ensemble.network.k == 5
+    assert ensemble.network.network.get_params() == skml.network.get_params()
     with pytest.raises(ValueError, match="Unknown library 'torch'"):
         make_fixed_mlp("torch", hidden_units=7, epochs=3, batch_size=16)
 
@@ -70,6 +73,7 @@ def test_markdown_and_rows_report_medians_ratios_and_targets():
                 "sklearn": [1.0, 1.0, 1.0],
                 "skml-tabm": [5.0, 4.0, 3.0],
                 "skml-embedded": [6.0, 6.0, 7.0],
+                "skml-ensemble": [10.0, 11.0, 9.0],
             },
             "latency_1row_ms": {"skml": [0.5, 0.7], "sklearn": [0.1]},
             "bulk_rows_per_s": {"skml": [100.0], "sklearn": [400.0], "scikeras": [50.0]},
@@ -81,16 +85,20 @@ def test_markdown_and_rows_report_medians_ratios_and_targets():
         "sklearn": 1.0,
         "skml-tabm": 4.0,
         "skml-embedded": 6.0,
+        "skml-ensemble": 10.0,
     }
     assert summary["fit_a_cold_s"]["ratio"] == 2.0  # the plain network's, which the target bounds
     table = markdown({"tensorflow": summary}, _meta())
-    assert "| fit (a), s | 1 |  | 2 | 2 | 4 | 4 | 6 | 6 | <= 1.5x sklearn: NOT met |" in table
-    latency = "| predict_proba of 1 row, ms | 0.1 |  | 0.6 | 6 |  |  |  |  | <= 1.0 ms: met |"
+    fit = "| fit (a), s | 1 |  | 2 | 2 | 4 | 4 | 6 | 6 | 10 | 10 | <= 1.5x sklearn: NOT met |"
+    assert fit in table
+    latency = (
+        "| predict_proba of 1 row, ms | 0.1 |  | 0.6 | 6 |  |  |  |  |  |  | <= 1.0 ms: met |"
+    )
     assert latency in table
     assert ">= 1.0x sklearn: NOT met" in table and "| 50 |" in table
     assert "Versions: skml 9.9, keras 3.0." in table
     rows = report_rows({"tensorflow": summary}, _meta())
-    assert len(rows) == 9
+    assert len(rows) == 10
     skml_fit = [r for r in rows if r["figure"] == "fit_a_cold_s" and r["contender"] == "skml"]
     assert skml_fit[0]["median"] == 2.0 and skml_fit[0]["skml_over_sklearn"] == 2.0
     assert skml_fit[0]["skml_version"] == "9.9" and skml_fit[0]["unit"] == "s"
@@ -126,7 +134,7 @@ def test_command_line_smoke_run_writes_the_reports(tmp_path, capsys):
         assert f"| {label} |" in table
     frame = pd.read_csv(tmp_path / "speed.csv")
     assert set(frame.process_backend) == {"tensorflow"}
-    contenders = {"skml", "sklearn", "skml-tabm", "skml-embedded"}
+    contenders = {"skml", "sklearn", "skml-tabm", "skml-embedded", "skml-ensemble"}
     if importlib.util.find_spec("scikeras") is not None:
         contenders.add("scikeras")
     measured = frame.groupby("figure").contender.apply(set)
