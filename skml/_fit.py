@@ -59,7 +59,7 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
     sparse = sp.issparse(X)
     if sparse and clf.distribute_strategy is not None:
         raise ValueError("distribute_strategy needs dense X; got a sparse matrix.")
-    members = None if resume else getattr(spec, "separate_members", None)
+    members = None if resume else spec.separate_members
     rng = check_random_state(clf.random_state)
     runs = [_Run(clf, head, y_net, rng) for _ in members or [spec]]
     if resume:
@@ -117,7 +117,7 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
         # predictions (the other members trained on some of those rows), as its out-of-fold
         # tuning is on single members; a continued ensemble (warm_start) likewise.
         first = clf._predictor
-        if getattr(spec, "separate_members", None) is not None:
+        if spec.separate_members is not None:
             first = _training.Predictor(network.get_layer("member_0"))
         _tune(clf, head, X, X_given, y_net, sample_weight, runs[0], first)
 
@@ -178,9 +178,8 @@ def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed, n_splits):
     )
     # An ensemble's thresholds are tuned on single members: k times cheaper, and the mean of
     # members is calibrated close to one member.
-    tuning_network = getattr(clf._spec, "tuning_network", None)
-    if tuning_network is not None:
-        inner.set_params(network=clone(tuning_network))
+    if clf._spec.tuning_network is not None:
+        inner.set_params(network=clone(clf._spec.tuning_network))
     y_split = head.split_targets(y_net)
     if head.stratify_multilabel:
         splitter = MultilabelStratifiedKFold(n_splits, shuffle=True, random_state=seed)

@@ -24,6 +24,14 @@ class Network(BaseEstimator):
     #: Whether the network reads SciPy sparse rows (as ``tf.SparseTensor`` batches).
     accepts_sparse = False
 
+    #: The member specs ``fit`` trains one by one and then packs with ``pack(networks,
+    #: sample_shape, sparse=...)`` (:class:`~skml.networks.Ensemble`); None trains the
+    #: network :meth:`build` returns.
+    separate_members = None
+
+    #: The spec of the out-of-fold networks that tune a threshold rule; None: this one.
+    tuning_network = None
+
     def check(self):
         """Validate the parameters; raise ``ValueError`` naming the bad one. Return self."""
         self._validate_params()

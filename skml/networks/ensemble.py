@@ -115,22 +115,8 @@ class Ensemble(Network):
         return self._member().export_signature(sample_shape, n_features)
 
     def pack(self, members, sample_shape, *, sparse=False):
-        """One network of the trained ``members``, their outputs stacked.
-
-        Parameters
-        ----------
-        members : list of keras.Model
-            The members, built by this spec's member network and trained.
-        sample_shape : tuple of int
-            Shape of one input sample.
-        sparse : bool, default=False
-            Take ``tf.SparseTensor`` rows.
-
-        Returns
-        -------
-        network : skml.networks._tabm_layers.TabMNetwork
-            Uncompiled; shares the members' layers and weights (no copy).
-        """
+        """One network of the trained ``members``: see
+        :func:`skml.networks._tabm_layers.stack_members` (no copy of their weights)."""
         from skml.networks._tabm_layers import stack_members
 
         return stack_members(members, sample_shape, sparse=sparse)
