@@ -23,6 +23,36 @@ def test_command_line_writes_the_table(tmp_path):
     assert "mean rank" in table
 
 
+@pytest.mark.slow
+def test_seeds_refit_the_same_folds_and_seed_0_is_the_one_seed_run():
+    one = defaults.run(["tiny"], ["no L2"], max_folds=1, log=lambda line: None)
+    two = defaults.run(["tiny"], ["no L2"], max_folds=1, seeds=[0, 1], log=lambda line: None)
+    assert [row["seed"] for row in two] == [0, 1] and [row["fold"] for row in two] == [0, 0]
+    assert (two[0]["hamming"], two[0]["macro_f1"]) == (one[0]["hamming"], one[0]["macro_f1"])
+    assert (two[1]["hamming"], two[1]["macro_f1"]) != (two[0]["hamming"], two[0]["macro_f1"])
+
+
+def test_summary_over_seeds_gives_the_spread_of_the_seeds_fold_means():
+    # Seed 0's folds average to hamming 0.2 / macro-F1 0.5, seed 1's to 0.3 / 0.7.
+    rows = [
+        {"dataset": "tiny", "candidate": name, "seed": seed, "fold": fold, **scores}
+        for name in ("a", "b")
+        for seed, folds in enumerate(
+            [
+                [{"hamming": 0.1, "macro_f1": 0.4}, {"hamming": 0.3, "macro_f1": 0.6}],
+                [{"hamming": 0.3, "macro_f1": 0.7}, {"hamming": 0.3, "macro_f1": 0.7}],
+            ]
+        )
+        for fold, scores in enumerate(folds)
+    ]
+    rows[-1] = {**rows[-1], "hamming": 0.5}  # candidate b, seed 1: hamming 0.4
+    table = defaults.summarise(rows)
+    assert "| a | 0.2500 ± 0.0707 / 0.600 ± 0.141 |" in table
+    assert "| b | 0.3000 ± 0.1414 / 0.600 ± 0.141 |" in table
+    one_seed = defaults.summarise([row for row in rows if row["seed"] == 0])
+    assert "| a | 0.2000 / 0.500 | 1.50 |" in one_seed and "±" not in one_seed
+
+
 def test_every_candidate_is_a_valid_estimator_setting():
     from skml import KerasMultiLabelClassifier
 
