@@ -19,6 +19,8 @@ __all__ = [
 
 DEFAULT_LEARNING_RATE = 1e-3
 DEFAULT_PATIENCE = 10
+#: Epochs whose weights early stopping averages, from the best one on (chosen on the suite).
+DEFAULT_AVERAGE_EPOCHS = 5
 DEFAULT_VALIDATION_FRACTION = 0.1
 
 
@@ -93,6 +95,20 @@ def check_applicable(clf, head=None, *, incremental=False, n_samples=None):
             f"(early_stopping={clf.early_stopping!r}"
             f"{', partial_fit' if incremental else ''}). Leave it at None."
         )
+    if clf.average_epochs is not None:
+        if incremental or not clf.early_stopping:
+            raise ValueError(
+                f"average_epochs={clf.average_epochs!r} applies to early stopping, which is off "
+                f"here (early_stopping={clf.early_stopping!r}"
+                f"{', partial_fit' if incremental else ''}). Leave it at None."
+            )
+        if clf.average_epochs > most_average_epochs(clf):
+            raise ValueError(
+                f"average_epochs={clf.average_epochs!r} is more epochs than early stopping "
+                f"runs after the best one: with patience={patience(clf)} training stops after "
+                f"at most {most_average_epochs(clf)} epochs from the best on. Lower "
+                "average_epochs or raise patience."
+            )
     if head is not None:
         head.check_decision(clf.threshold, clf.min_labels)
 
@@ -178,3 +194,16 @@ def learning_rate(clf):
 def patience(clf):
     """``patience``, or its default."""
     return DEFAULT_PATIENCE if clf.patience is None else clf.patience
+
+
+def most_average_epochs(clf):
+    """The most epochs early stopping can average: the best one and the ``patience`` after it
+    (training stops at the first epoch without improvement when ``patience`` is 0)."""
+    return max(patience(clf), 1) + 1
+
+
+def average_epochs(clf):
+    """``average_epochs``, or its default (bounded by what ``patience`` lets training run)."""
+    if clf.average_epochs is not None:
+        return clf.average_epochs
+    return min(DEFAULT_AVERAGE_EPOCHS, most_average_epochs(clf))

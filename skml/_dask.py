@@ -228,7 +228,9 @@ def fit_dask(clf, X, y, sample_weight=None):
         clf.thresholds_ = clf._initial_thresholds()
     history = {}
     stopping = (
-        _EarlyStopping(_build.patience(clf)) if clf.early_stopping and len(val_blocks) else None
+        _EarlyStopping(_build.patience(clf), _build.average_epochs(clf))
+        if clf.early_stopping and len(val_blocks)
+        else None
     )
 
     def prepare(block):

@@ -92,6 +92,7 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
                 epochs=clf.epochs,
                 batch_size=clf.batch_size,
                 patience=_build.patience(clf),
+                average_epochs=_build.average_epochs(clf),
                 seed=run.seed_shuffle,
                 verbose=clf.verbose,
                 fast=strategy is None,

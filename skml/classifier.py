@@ -73,13 +73,22 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the training data, split by iterative (multi-label)
         stratification, and stop when its loss has not improved for ``patience`` epochs,
-        restoring the best weights.
+        restoring the mean of the weights of the best epoch and the epochs after it
+        (``average_epochs``).
     validation_fraction : float or None, default=None
         Share of the training data held out for early stopping and threshold tuning (None:
         0.1). Setting it when nothing is held out is an error.
     patience : int or None, default=None
         Epochs without improvement of the validation loss before training stops (None: 10).
         Setting it with ``early_stopping=False`` is an error.
+    average_epochs : int or None, default=None
+        Early stopping restores the mean of the weights of the best epoch (lowest validation
+        loss) and of the ``average_epochs - 1`` epochs after it, which training runs anyway
+        while it waits out ``patience`` (None: 5, or ``patience + 1`` if fewer; 1 restores the
+        best epoch's weights, as Keras' ``restore_best_weights=True``). Averaging the weights
+        of late epochs (Izmailov et al. 2018, "stochastic weight averaging") costs no training
+        and gained hamming loss and macro-F1 on the development suite (see the README). Setting
+        it with ``early_stopping=False``, or above ``patience + 1``, is an error.
     threshold : float, array-like of shape (n_labels,), dict, Series, "f1" or "accuracy", \
             default=0.5
         A label is predicted when its probability is >= its threshold. An array is in label
@@ -159,6 +168,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "patience": [Interval(Integral, 0, None, closed="left"), None],
+        "average_epochs": [Interval(Integral, 1, None, closed="left"), None],
         "threshold": [
             Interval(Real, 0, 1, closed="both"),
             StrOptions(_TUNED_RULES),
@@ -190,6 +200,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         early_stopping=True,
         validation_fraction=None,
         patience=None,
+        average_epochs=None,
         threshold=0.5,
         threshold_cv=None,
         min_labels=0,
@@ -208,6 +219,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.average_epochs = average_epochs
         self.threshold = threshold
         self.threshold_cv = threshold_cv
         self.min_labels = min_labels

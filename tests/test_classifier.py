@@ -650,6 +650,17 @@ def _sgd():
     [
         ({"patience": 3, "early_stopping": False}, "multilabel", "patience=3 applies to early"),
         (
+            {"average_epochs": 3, "early_stopping": False},
+            "multilabel",
+            "average_epochs=3 applies to early stopping",
+        ),
+        (
+            {"average_epochs": 4, "patience": 2},
+            "multilabel",
+            "average_epochs=4 is more epochs than early stopping runs after the best one: with "
+            "patience=2",
+        ),
+        (
             {"validation_fraction": 0.2, "early_stopping": False},
             "multilabel",
             "validation_fraction=0.2 sizes the split",
@@ -686,6 +697,7 @@ def test_inapplicable_parameters_are_refused(multilabel_data, params, target, me
     "params, message",
     [
         ({"patience": 2}, "patience=2 applies to early stopping"),
+        ({"average_epochs": 2}, "average_epochs=2 applies to early stopping"),
         ({"validation_fraction": 0.3}, "validation_fraction=0.3 sizes the split"),
     ],
 )
@@ -693,6 +705,19 @@ def test_partial_fit_refuses_what_it_cannot_use(multilabel_data, params, message
     X, y = multilabel_data
     with pytest.raises(ValueError, match=message):
         make(**params).partial_fit(X, y)
+
+
+@pytest.mark.slow
+def test_average_epochs_changes_the_restored_weights_not_the_training(multilabel_data):
+    X, y = multilabel_data
+    params = {"epochs": 40, "patience": 2, "learning_rate_init": 0.05}
+    best = make(**params, average_epochs=1).fit(X, y)
+    assert len(best.history_["loss"]) < 40  # early stopping fired
+    default = make(**params).fit(X, y)  # None: min(5, patience + 1) = 3 epochs
+    three = make(**params, average_epochs=3).fit(X, y)
+    assert default.history_ == best.history_ == three.history_
+    assert_allclose(default.predict_proba(X), three.predict_proba(X))
+    assert not np.allclose(default.predict_proba(X), best.predict_proba(X), atol=1e-4)
 
 
 def test_network_spec_class_instead_of_instance_is_refused(multilabel_data):

@@ -56,6 +56,7 @@ def _train(
     learning_rate=0.01,
     patience=2,
     optimizer=None,
+    average_epochs=1,
 ):
     """Train a fresh network; return (network, history). 100 training rows: a partial batch."""
     X, y, w = data
@@ -85,6 +86,7 @@ def _train(
         seed=seed,
         verbose=0,
         fast=fast,
+        average_epochs=average_epochs,
     )
     return network, history
 
@@ -169,6 +171,31 @@ def test_early_stopping_equals_keras_fit(data):
     )
     assert_allclose(float(keras_loss), min(fast_hist["val_loss"]), rtol=1e-5)
     assert_allclose(_proba(fast_net, X), _proba(keras_net, X), atol=1e-5)
+
+
+@pytest.mark.slow
+@tensorflow_only
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "model-fit"])
+def test_early_stopping_restores_the_mean_of_the_best_epoch_and_the_next(data, fast):
+    # The training of the epochs is the same with and without validation rows (the same
+    # training rows and shuffles), so the networks of 1, 2, ... epochs without them give each
+    # epoch's weights, and their mean is what early stopping must restore.
+    options = dict(epochs=40, patience=4, learning_rate=0.2, dropout=0.0)
+    averaged, history = _train(data, fast=fast, average_epochs=3, **options)
+    n_epochs = len(history["loss"])
+    best = int(np.argmin(history["val_loss"]))
+    assert n_epochs < 40 and best + 3 <= n_epochs  # stopped early, three epochs to average
+    epochs = [
+        _train(data, fast=True, validation=False, **{**options, "epochs": best + 1 + i})[0]
+        for i in range(3)
+    ]
+    expected = [np.mean(ws, axis=0) for ws in zip(*(net.get_weights() for net in epochs))]
+    for got, want in zip(averaged.get_weights(), expected):
+        assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # Not the best epoch's weights alone (what average_epochs=1 restores).
+    alone, _ = _train(data, fast=fast, **options)
+    assert_allclose(alone.get_weights()[0], epochs[0].get_weights()[0], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(averaged.get_weights()[0], alone.get_weights()[0], atol=1e-4)
 
 
 def test_same_seed_same_network_other_seed_other_network(data):

@@ -28,6 +28,7 @@ def fit_network(
     fast=True,
     first_epoch=0,
     resume=False,
+    average_epochs=1,
 ):
     """Train ``network`` in place on the rows ``train_rows`` of ``X``; return its history.
 
@@ -50,7 +51,8 @@ def fit_network(
         Rows of ``X`` to train on (no copy of them is made).
     val_rows : ndarray of int or None
         Held-out rows: training stops after ``patience`` epochs without improvement of their
-        loss and the best weights are restored. None: no early stopping.
+        loss, and the mean of the weights of the best epoch and the ``average_epochs - 1``
+        epochs after it is restored. None: no early stopping.
     epochs, batch_size, patience : int
     seed : int
         Seed of the shuffling: epoch ``e`` visits ``train_rows`` in the order of a stateless
@@ -67,6 +69,9 @@ def fit_network(
     resume : bool, default=False
         Continue the training of a compiled network: keep its optimizer state (Adam moments,
         iteration count) instead of starting from a fresh one.
+    average_epochs : int, default=1
+        Epochs whose weights early stopping averages, from the best one on; 1 restores the
+        best epoch's weights.
 
     Returns
     -------
@@ -96,6 +101,7 @@ def fit_network(
         seed=seed,
         verbose=verbose,
         first_epoch=first_epoch,
+        average=average_epochs,
     )
     if fast and is_tensorflow():
         return fit_fast(network, loss=loss, optimizer=network.optimizer, resume=resume, **kwargs)

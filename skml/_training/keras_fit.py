@@ -4,12 +4,13 @@ A ``tf.data`` pipeline yields the batches of the fast path: epoch ``e`` visits t
 order of :func:`skml._training.rows.permutation` keyed by ``(seed, e)``, each batch cut by
 :meth:`skml._training.rows.Layout.gather` (dense rows, or CSR rows as a ``tf.SparseTensor``,
 densified per batch where the network reads dense input). With validation rows, Keras'
-``EarlyStopping(restore_best_weights=True)``: the same network as the fast path.
+``EarlyStopping(restore_best_weights=True)`` with the restored weights averaged as on the fast
+path (:class:`skml._training.loop.EarlyStopping`, the same code): the same network.
 """
 
 from skml._training.backend import import_keras, is_tensorflow
 from skml._training.epoch import EVAL_BATCH_SIZE
-from skml._training.loop import progress_callback
+from skml._training.loop import EarlyStopping, progress_callback
 from skml._training.rows import permutation
 
 __all__ = ["evaluate_keras", "fit_keras", "make_dataset"]
@@ -87,6 +88,7 @@ def fit_keras(
     verbose,
     first_epoch=0,
     recompile=True,
+    average=1,
 ):
     """Train the compiled ``network`` with ``Model.fit``; return its history.
 
@@ -117,11 +119,7 @@ def fit_keras(
             shuffle=False,
             seed=None,
         )
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=patience, restore_best_weights=True
-            )
-        )
+        callbacks.append(_early_stopping_callback(EarlyStopping(patience, average)))
     if verbose == 1:
         callbacks.append(progress_callback(epochs))
     history = network.fit(
@@ -134,6 +132,25 @@ def fit_keras(
         verbose=2 if verbose >= 2 else 0,
     )
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def _early_stopping_callback(stopping):
+    """A Keras callback driving ``stopping`` on ``val_loss``; it restores its weights at the end."""
+    keras = import_keras()
+
+    class AveragingEarlyStopping(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            val_loss = (logs or {}).get("val_loss")
+            if val_loss is not None and stopping.update(
+                epoch, float(val_loss), self.model.get_weights
+            ):
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if stopping.best_weights is not None:
+                self.model.set_weights(stopping.best_weights)
+
+    return AveragingEarlyStopping()
 
 
 def evaluate_keras(network, *, layout, data, rows, batch_size):

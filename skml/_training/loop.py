@@ -3,7 +3,9 @@
 Each epoch is one call of a traced function (:mod:`skml._training.epoch`), on a cached
 template or on the network itself (:mod:`skml._training.cache`); the validation loss is a
 second traced function. Early stopping is that of
-``keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)``, and the
+``keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)``, with the
+restored weights averaged over the best epoch and the few after it (:class:`EarlyStopping`),
+and the
 progress display that of ``Model.fit``: one bar over epochs (``verbose=1``) or one line per
 epoch (``verbose=2``).
 """
@@ -13,7 +15,7 @@ import sys
 from skml._training import cache
 from skml._training.backend import import_keras
 
-__all__ = ["EarlyStopping", "fit_fast", "progress_callback"]
+__all__ = ["EarlyStopping", "fit_fast", "mean_weights", "progress_callback"]
 
 
 def progress_callback(epochs):
@@ -95,25 +97,59 @@ def _progress(verbose, epochs, n_batches):
 
 
 class EarlyStopping:
-    """``keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)``."""
+    """``keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)``, whose
+    restored weights are the mean of those of the best epoch and the ``average - 1`` epochs
+    after it (as many as were run); ``average=1`` restores the best epoch's weights.
 
-    def __init__(self, patience):
+    ``update`` is called after every epoch with a ``snapshot`` function returning the weights
+    (a list of arrays or tensors, as ``Model.get_weights``); ``best_weights`` is what to
+    restore, or None before the first epoch.
+    """
+
+    def __init__(self, patience, average=1):
         self.patience = patience
+        self.average = average
         self.wait = 0
         self.best = None
-        self.best_weights = None
+        self._kept = []  # the best epoch's weights, then those of the epochs after it
+
+    @property
+    def best_weights(self):
+        return mean_weights(self._kept) if self._kept else None
 
     def update(self, epoch, val_loss, snapshot):
         """Record the epoch; return True when training must stop."""
-        if self.best_weights is None:
-            self.best_weights = snapshot()
+        if not self._kept:
+            self._kept = [snapshot()]
         self.wait += 1
         if self.best is None or val_loss < self.best:
             self.best = val_loss
-            self.best_weights = snapshot()
+            self._kept = [snapshot()]
             self.wait = 0
             return False
+        if len(self._kept) < self.average:
+            self._kept.append(snapshot())
         return self.wait >= self.patience and epoch > 0
+
+
+def mean_weights(snapshots):
+    """The element-wise mean of weight lists, in float64 then cast back to each weight's dtype.
+
+    A weight that is not floating point (a counter) keeps its value in the first list; one list
+    is returned as it is.
+    """
+    import numpy as np
+
+    if len(snapshots) == 1:
+        return snapshots[0]
+    mean = []
+    for values in zip(*snapshots):
+        arrays = [np.asarray(v) for v in values]
+        if np.issubdtype(arrays[0].dtype, np.floating):
+            mean.append(np.mean(arrays, axis=0, dtype=np.float64).astype(arrays[0].dtype))
+        else:
+            mean.append(arrays[0])
+    return mean
 
 
 def fit_fast(
@@ -132,6 +168,7 @@ def fit_fast(
     verbose,
     first_epoch=0,
     resume=False,
+    average=1,
 ):
     """Train the compiled ``network`` with traced epochs; return its history.
 
@@ -153,7 +190,7 @@ def fit_fast(
         runner.load(network, optimizer, resume=resume)
         history = {}
         progress = _progress(verbose, epochs, -(-int(train_rows.shape[0]) // batch_size))
-        stopping = EarlyStopping(patience) if val_rows is not None else None
+        stopping = EarlyStopping(patience, average) if val_rows is not None else None
         for epoch in range(epochs):
             progress.start_epoch(epoch)
             key = tf.constant([seed, first_epoch + epoch], tf.int64)
