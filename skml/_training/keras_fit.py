@@ -95,7 +95,6 @@ def fit_keras(
     Takes the arguments of :func:`skml._training.loop.fit_fast`. ``recompile=False`` keeps
     the network's compilation as it is (successive calls of a :class:`Trainer`).
     """
-    keras = import_keras()
     n_batches = -(-int(train_rows.shape[0]) // batch_size)
     if recompile:
         _recompile(network, layout, n_batches)
@@ -135,7 +134,7 @@ def fit_keras(
 
 
 def _early_stopping_callback(stopping):
-    """A Keras callback driving ``stopping`` on ``val_loss``; it restores its weights at the end."""
+    """A Keras callback driving ``stopping`` on ``val_loss``; restores its weights at the end."""
     keras = import_keras()
 
     class AveragingEarlyStopping(keras.callbacks.Callback):

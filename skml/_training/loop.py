@@ -119,8 +119,6 @@ class EarlyStopping:
 
     def update(self, epoch, val_loss, snapshot):
         """Record the epoch; return True when training must stop."""
-        if not self._kept:
-            self._kept = [snapshot()]
         self.wait += 1
         if self.best is None or val_loss < self.best:
             self.best = val_loss
