@@ -14,7 +14,8 @@ Training streams the row blocks of ``X`` (and the matching blocks of ``y`` and
   memory, the one training and the next one, whatever the size of the whole array.
 * With ``early_stopping`` (or a tuned ``threshold``), a seeded choice of
   ``validation_fraction`` of the blocks (at least one) is held out; its loss is computed block
-  by block after every epoch, and the best weights are restored. Tuned thresholds are chosen
+  by block after every epoch, and the weights of the best epoch and the ``average_epochs - 1``
+  after it are averaged and restored, as in ``fit``. Tuned thresholds are chosen
   on the held-out blocks' probabilities (rows x labels, not rows x features, in memory).
 * As in ``partial_fit``, every label gets an output unit (finding the constant labels would
   need a pass over ``y``), ``class_weight="balanced"`` and an integer ``threshold_cv`` are

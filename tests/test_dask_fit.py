@@ -168,16 +168,21 @@ def test_single_block_warns_and_trains_without_validation():
 
 
 @pytest.mark.slow
-def test_early_stopping_restores_the_best_epoch():
+def test_early_stopping_restores_the_mean_of_the_best_epoch_and_the_next():
     X, y = _lazy_data(n_samples=600, block=100)
     params = {**FAST, "epochs": 30, "patience": 1, "learning_rate_init": 0.1}
-    clf = KerasMultiLabelClassifier(**params).fit(X, y)
+    clf = KerasMultiLabelClassifier(**params).fit(X, y)  # average_epochs: min(5, 1 + 1)
+    best = KerasMultiLabelClassifier(**params, average_epochs=1).fit(X, y)
     val = clf.history_["val_loss"]
     assert len(val) < 30  # stopped
+    assert int(np.argmin(val)) == len(val) - 2  # the best epoch, then one more
+    # The same training; the restored weights differ: the mean of the best epoch's and the
+    # next one's (tested exactly for fit in test_training).
+    assert clf.history_ == best.history_
     X_mem = X.compute()
-    # The restored weights are those of the best epoch, not the last one.
-    assert int(np.argmin(val)) == len(val) - 2
-    assert clf.predict_proba(X_mem).shape == (600, N_LABELS)
+    averaged, alone = clf.predict_proba(X_mem), best.predict_proba(X_mem)
+    assert averaged.shape == (600, N_LABELS)
+    assert not np.allclose(averaged, alone, atol=1e-4)
 
 
 @pytest.mark.slow
