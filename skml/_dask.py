@@ -270,8 +270,9 @@ def fit_dask(clf, X, y, sample_weight=None):
             ):
                 break
         _incremental._trainer(clf).finish()
-        if stopping is not None and stopping.best_weights is not None:
-            clf.model_.set_weights(stopping.best_weights)
+        weights = None if stopping is None else stopping.best_weights
+        if weights is not None:
+            clf.model_.set_weights(weights)
         clf.history_ = history
         if tune:
             _tune(clf, dask, blocks, val_blocks if len(val_blocks) else train_blocks)

@@ -146,8 +146,9 @@ def _early_stopping_callback(stopping):
                 self.model.stop_training = True
 
         def on_train_end(self, logs=None):
-            if stopping.best_weights is not None:
-                self.model.set_weights(stopping.best_weights)
+            weights = stopping.best_weights  # a mean: computed once
+            if weights is not None:
+                self.model.set_weights(weights)
 
     return AveragingEarlyStopping()
 

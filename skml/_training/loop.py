@@ -4,10 +4,9 @@ Each epoch is one call of a traced function (:mod:`skml._training.epoch`), on a 
 template or on the network itself (:mod:`skml._training.cache`); the validation loss is a
 second traced function. Early stopping is that of
 ``keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)``, with the
-restored weights averaged over the best epoch and the few after it (:class:`EarlyStopping`),
-and the
-progress display that of ``Model.fit``: one bar over epochs (``verbose=1``) or one line per
-epoch (``verbose=2``).
+restored weights averaged over the best epoch and the few after it (:class:`EarlyStopping`);
+the progress display is that of ``Model.fit``: one bar over epochs (``verbose=1``) or one line
+per epoch (``verbose=2``).
 """
 
 import sys
