@@ -25,6 +25,8 @@ from tests.conftest import FAST
 
 SUBPROCESS_TIMEOUT = 300
 ONE_EPOCH = {**FAST, "epochs": 1}
+#: Early stopping that fires on these rows, restoring the mean of the best epoch and the 2 after.
+AVERAGED = {**FAST, "epochs": 40, "patience": 2, "learning_rate_init": 0.05}
 
 
 def _run(script, *args):
@@ -101,6 +103,8 @@ def _models(data):
             X,
             y,
         ),
+        # Early stopping fires: the restored weights are the mean of three epochs'.
+        "averaged": (KerasMultiLabelClassifier(**AVERAGED), X, y),
     }
 
 
@@ -125,6 +129,16 @@ def saved(data, tmp_path_factory):
         joblib.dump(clf, folder / f"{name}.joblib")
     np.savez(folder / "expected.npz", **expected)
     return folder, models
+
+
+@pytest.mark.slow
+def test_the_averaged_model_restored_a_mean_of_epochs(saved):
+    # What the "averaged" case saves: early stopping fired, 2 epochs after the best one, so
+    # the weights it restored are the mean of three epochs' (not one epoch's weights).
+    _, models = saved
+    val_loss = models["averaged"].history_["val_loss"]
+    assert len(val_loss) < AVERAGED["epochs"]
+    assert int(np.argmin(val_loss)) == len(val_loss) - 1 - AVERAGED["patience"]
 
 
 LOAD = """
@@ -231,12 +245,20 @@ CROSS_VALIDATE = """
             for _ in range(3):
                 np.testing.assert_allclose(est.predict_proba(X), proba, atol=1e-6)
 
+    def stopped(out, clf):
+        if clf.epochs > 3:  # the averaged one: early stopping fired in every fold
+            assert all(len(est.history_["loss"]) < clf.epochs for est in out["estimator"])
+
     def main(backend):
         X, y = make_multilabel_classification(90, 6, n_classes=3, random_state=0)
         clfs = [KerasMultiLabelClassifier(**{**FAST, "network": n}) for n in NETWORKS]
+        # The first stops early, its weights averaged over its best epoch and the 2 after.
+        clfs[0].set_params(**{AVERAGED!r})
         if backend == "loky":
             for clf in clfs:
-                check(cross_validate(clf, X, y, cv=3, n_jobs=2, return_estimator=True), X)
+                out = cross_validate(clf, X, y, cv=3, n_jobs=2, return_estimator=True)
+                check(out, X)
+                stopped(out, clf)
         else:
             import joblib
             from distributed import Client, LocalCluster
@@ -249,7 +271,9 @@ CROSS_VALIDATE = """
             ):
                 client.wait_for_workers(2, timeout=120)
                 for clf in clfs:
-                    check(cross_validate(clf, X, y, cv=3, return_estimator=True), X)
+                    out = cross_validate(clf, X, y, cv=3, return_estimator=True)
+                    check(out, X)
+                    stopped(out, clf)
         print("returned", 3 * len(clfs), "fitted estimators")
 
     if __name__ == "__main__":
@@ -265,7 +289,11 @@ def test_cross_validate_returns_estimators_to_a_fresh_parent(backend, tmp_path):
     # The parent never fits a model itself: only the unpickled results meet its empty
     # registry. The script is a file, so that worker processes can re-import its __main__.
     script = tmp_path / "cross_validate_script.py"
-    script.write_text(textwrap.dedent(CROSS_VALIDATE).replace("{FAST!r}", repr(FAST)))
+    script.write_text(
+        textwrap.dedent(CROSS_VALIDATE)
+        .replace("{FAST!r}", repr(FAST))
+        .replace("{AVERAGED!r}", repr({k: v for k, v in AVERAGED.items() if FAST.get(k) != v}))
+    )
     try:
         done = subprocess.run(
             [sys.executable, str(script), backend],
