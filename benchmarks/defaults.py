@@ -134,13 +134,46 @@ def _candidates(n_features):
         name: params if params.get("early_stopping") is False else {**params, "average_epochs": 1}
         for name, params in earlier.items()
     }
-    return {
-        **pinned,
+    averaged = {
         "weights averaged over 5 epochs (the default)": {},
         "weights averaged over 3 epochs": {"average_epochs": 3},
         "weights averaged over 8 epochs": {"average_epochs": 8},
         'weights averaged over 5 epochs (the default), threshold="f1"': {"threshold": "f1"},
+        'weights averaged over 11 epochs, threshold="f1"': {
+            "threshold": "f1",
+            "average_epochs": 11,
+        },
+        'patience 20, weights averaged over 11 epochs, threshold="f1"': {
+            "threshold": "f1",
+            "patience": 20,
+            "average_epochs": 11,
+        },
+        'patience 20, weights averaged over 21 epochs, threshold="f1"': {
+            "threshold": "f1",
+            "patience": 20,
+            "average_epochs": 21,
+        },
     }
+    # The threshold="f1" candidates measured before the final network trained on every row
+    # for the out-of-fold networks' best epoch pin final_epochs="early_stopping" (as then).
+    before_all_rows = {
+        name: {**params, "final_epochs": "early_stopping"} if _all_rows_applies(params) else params
+        for name, params in {**pinned, **averaged}.items()
+    }
+    return {
+        **before_all_rows,
+        'final network on every row, threshold="f1" (the default)': {"threshold": "f1"},
+    }
+
+
+def _all_rows_applies(params):
+    """Whether ``final_epochs`` applies to a candidate's fits (tuned out of fold, early
+    stopping on)."""
+    return (
+        isinstance(params.get("threshold"), str)
+        and params.get("threshold_cv") != "validation"
+        and params.get("early_stopping", True)
+    )
 
 
 #: Names of the candidate settings, in the order of the table.
@@ -179,6 +212,10 @@ CANDIDATES = (
     "weights averaged over 3 epochs",
     "weights averaged over 8 epochs",
     'weights averaged over 5 epochs (the default), threshold="f1"',
+    'weights averaged over 11 epochs, threshold="f1"',
+    'patience 20, weights averaged over 11 epochs, threshold="f1"',
+    'patience 20, weights averaged over 21 epochs, threshold="f1"',
+    'final network on every row, threshold="f1" (the default)',
 )
 #: Pseudo-counts of the rare-label shrinkage compared by ``--rules`` (3 is the default).
 SHRINKAGES = (10.0, 5.0, 3.0, 1.0, 0.0)

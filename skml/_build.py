@@ -61,6 +61,22 @@ def threshold_folds(clf, n_samples):
     return clf.threshold_cv
 
 
+def final_epochs(clf, n_samples):
+    """How the final network is trained: "out_of_fold" or "early_stopping" (or None when it
+    trains without early stopping).
+
+    ``final_epochs=None`` takes "out_of_fold" wherever it applies: thresholds tuned on
+    out-of-fold predictions (their networks early-stop, so their best epochs are known) and
+    early stopping on.
+    """
+    if not clf.early_stopping:
+        return None
+    if clf.final_epochs is not None:
+        return clf.final_epochs
+    out_of_fold = threshold_folds(clf, n_samples) is not None
+    return "out_of_fold" if out_of_fold else "early_stopping"
+
+
 def needs_split(clf, n_samples):
     """Whether training holds out a validation split (early stopping or threshold tuning)."""
     tune_on_split = isinstance(clf.threshold, str) and threshold_folds(clf, n_samples) is None
@@ -108,6 +124,17 @@ def check_applicable(clf, head=None, *, incremental=False, n_samples=None):
                 f"runs after the best one: with patience={patience(clf)} training stops after "
                 f"at most {most_average_epochs(clf)} epochs from the best on. Lower "
                 "average_epochs or raise patience."
+            )
+    if clf.final_epochs is not None:
+        folds = None if incremental else threshold_folds(clf, n_samples)
+        if folds is None or not clf.early_stopping:
+            raise ValueError(
+                f"final_epochs={clf.final_epochs!r} chooses how the final network is trained "
+                "when thresholds are tuned out of fold with early stopping on; this fit "
+                f"{'tunes none out of fold' if folds is None else 'has no early stopping'} "
+                f"(threshold={clf.threshold!r}, threshold_cv={clf.threshold_cv!r}, "
+                f"early_stopping={clf.early_stopping!r}"
+                f"{', partial_fit' if incremental else ''}). Leave it at None."
             )
     if head is not None:
         head.check_decision(clf.threshold, clf.min_labels)

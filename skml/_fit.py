@@ -2,11 +2,14 @@
 
 Draws the seeds, holds out the validation split, makes the loss (through the output head),
 builds the network from its spec, trains it (:func:`skml._training.fit_network`) and tunes the
-thresholds, on the split or on out-of-fold predictions (``threshold_cv``).
+thresholds, on the split or on out-of-fold predictions (``threshold_cv``). With out-of-fold
+tuning (and ``final_epochs`` at its default), the out-of-fold networks are fitted first and the
+final network trains on every row for their mean best epoch.
 """
 
 import contextlib
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -62,6 +65,21 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
     members = None if resume else spec.separate_members
     rng = check_random_state(clf.random_state)
     runs = [_Run(clf, head, y_net, rng) for _ in members or [spec]]
+    X_given = X if X_given is None else X_given
+    folds = _build.threshold_folds(clf, X.shape[0])
+    out_of_fold = None
+    if folds is not None and _build.final_epochs(clf, X.shape[0]) == "out_of_fold":
+        if resume:
+            raise ValueError(
+                "final_epochs='out_of_fold' trains a new network on every row; warm_start "
+                "continues the fitted one. Set final_epochs='early_stopping' or warm_start=False."
+            )
+        # The out-of-fold networks first: their best epochs set the final network's epochs.
+        out_of_fold = _out_of_fold_outputs(
+            clf, head, X_given, y_net, sample_weight, runs[0].seed_split, folds
+        )
+        for run in runs:
+            run.on_every_row(clf, out_of_fold.best_epochs)
     if resume:
         runs[0].seed_shuffle = clf._shuffle_seed  # continue the epoch numbering, never repeat
         if isinstance(clf.optimizer, str):
@@ -89,10 +107,10 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
                 sample_weight=sample_weight,
                 train_rows=run.train_rows,
                 val_rows=run.val_rows if clf.early_stopping else None,
-                epochs=clf.epochs,
+                epochs=run.epochs,
                 batch_size=clf.batch_size,
                 patience=_build.patience(clf),
-                average_epochs=_build.average_epochs(clf),
+                average_epochs=run.average_epochs,
                 seed=run.seed_shuffle,
                 verbose=clf.verbose,
                 fast=strategy is None,
@@ -113,18 +131,18 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
         clf._predictor = _training.Predictor(network)
     clf.model_ = network
     if isinstance(clf.threshold, str):
-        X_given = X if X_given is None else X_given
         # On the validation split, an ensemble's thresholds are tuned on member 0's
         # predictions (the other members trained on some of those rows), as its out-of-fold
         # tuning is on single members; a continued ensemble (warm_start) likewise.
         first = clf._predictor
         if spec.separate_members is not None:
             first = _training.Predictor(network.get_layer("member_0"))
-        _tune(clf, head, X, X_given, y_net, sample_weight, runs[0], first)
+        _tune(clf, head, X, X_given, y_net, sample_weight, runs[0], first, out_of_fold)
 
 
 class _Run:
-    """The seeds and rows of one network's training, drawn from ``rng`` in a fixed order."""
+    """The seeds, rows and epochs of one network's training, drawn from ``rng`` in a fixed
+    order."""
 
     def __init__(self, clf, head, y_net, rng):
         self.seed_network, self.seed_shuffle, self.seed_split = (
@@ -136,19 +154,40 @@ class _Run:
             if _build.needs_split(clf, n_samples)
             else None
         )
+        self.n_samples = n_samples
         self.train_rows, self.val_rows = (np.arange(n_samples), None) if split is None else split
+        self.epochs = clf.epochs
+        # Early stopping's window; without it the last epoch's weights, as they are.
+        self.average_epochs = _build.average_epochs(clf) if self.val_rows is not None else 1
         self.history = None
 
+    def on_every_row(self, clf, best_epochs):
+        """Train on every row, without validation, for the mean of ``best_epochs`` and the
+        window of epochs after it that early stopping would average."""
+        self.train_rows, self.val_rows = np.arange(self.n_samples), None
+        best = max(1, int(np.rint(np.mean(best_epochs))))
+        self.epochs = min(clf.epochs, best + _build.average_epochs(clf) - 1)
+        self.average_epochs = min(_build.average_epochs(clf), self.epochs - best + 1)
 
-def _tune(clf, head, X, X_given, y_net, sample_weight, run, predictor):
+
+class _OutOfFold(NamedTuple):
+    """Out-of-fold network outputs for every training row, and the folds' best epochs."""
+
+    scores: np.ndarray
+    best_epochs: list
+
+
+def _tune(clf, head, X, X_given, y_net, sample_weight, run, predictor, out_of_fold=None):
     from skml.thresholds import tune_thresholds
 
     folds = _build.threshold_folds(clf, X.shape[0])
     if folds is not None:
         y_true = y_net
-        scores = _out_of_fold_outputs(
-            clf, head, X_given, y_net, sample_weight, run.seed_split, folds
-        )
+        if out_of_fold is None:
+            out_of_fold = _out_of_fold_outputs(
+                clf, head, X_given, y_net, sample_weight, run.seed_split, folds
+            )
+        scores = out_of_fold.scores
     else:
         val_rows = run.val_rows
         if val_rows is None:
@@ -168,14 +207,20 @@ def _tune(clf, head, X, X_given, y_net, sample_weight, run, predictor):
 
 
 def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed, n_splits):
-    """Network outputs for every training row from networks that did not train on it."""
+    """Network outputs for every training row from networks that did not train on it, and
+    each of those networks' best epoch."""
     from sklearn.base import clone
     from sklearn.model_selection import KFold, StratifiedKFold
 
     from skml.model_selection import MultilabelStratifiedKFold
 
     inner = clone(clf).set_params(
-        threshold=0.5, threshold_cv=None, min_labels=0, verbose=0, random_state=seed
+        threshold=0.5,
+        threshold_cv=None,
+        final_epochs=None,
+        min_labels=0,
+        verbose=0,
+        random_state=seed,
     )
     # An ensemble's thresholds are tuned on single members: k times cheaper, and the mean of
     # members is calibrated close to one member.
@@ -190,11 +235,19 @@ def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed, n_splits):
         splitter_class = StratifiedKFold if counts.min() >= n_splits else KFold
         splitter = splitter_class(n_splits, shuffle=True, random_state=seed)
         y_fit = y_split
-    oof = np.empty(y_net.shape)
+    oof, best_epochs = np.empty(y_net.shape), []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # labels constant in a fold
         for fit_rows, test_rows in splitter.split(X, y_split):
             fold = clone(inner).fit(X[fit_rows], y_fit[fit_rows], sample_weight[fit_rows])
             proba = fold.predict_proba(X[test_rows])
             oof[test_rows] = proba if head.stratify_multilabel else proba[:, 1:]
-    return oof
+            best_epochs.append(_best_epoch(fold.history_))
+    return _OutOfFold(oof, best_epochs)
+
+
+def _best_epoch(history):
+    """The epoch (from 1) of the lowest validation loss: the one early stopping kept; the last
+    epoch when there was none to monitor."""
+    val_loss = history.get("val_loss")
+    return int(np.argmin(val_loss)) + 1 if val_loss else len(history["loss"])

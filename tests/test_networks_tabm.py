@@ -317,12 +317,16 @@ def test_csr_rows_give_the_dense_probabilities(tabm_fitted, multilabel_data):
 @pytest.mark.slow
 def test_early_stopping_and_tuned_thresholds(multilabel_data):
     X, y = multilabel_data
-    clf = KerasMultiLabelClassifier(
-        **{**FAST_TABM, "epochs": 40}, early_stopping=True, patience=2, threshold="f1"
-    ).fit(X, y)
+    params = {**FAST_TABM, "epochs": 40, "patience": 2, "threshold": "f1"}
+    clf = KerasMultiLabelClassifier(**params, final_epochs="early_stopping").fit(X, y)
     assert len(clf.history_["val_loss"]) == len(clf.history_["loss"]) <= 40
     assert clf.thresholds_.shape == (y.shape[1],)
     assert clf.predict(X).shape == y.shape
+    # By default the final network trains on every row for the out-of-fold networks' mean
+    # best epoch and the 2 after it: no validation loss; the same thresholds.
+    every_row = KerasMultiLabelClassifier(**params).fit(X, y)
+    assert list(every_row.history_) == ["loss"] and len(every_row.history_["loss"]) < 40
+    assert_allclose(every_row.thresholds_, clf.thresholds_)
 
 
 @pytest.mark.slow

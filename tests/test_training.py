@@ -198,6 +198,21 @@ def test_early_stopping_restores_the_mean_of_the_best_epoch_and_the_next(data, f
     assert not np.allclose(averaged.get_weights()[0], alone.get_weights()[0], atol=1e-4)
 
 
+@tensorflow_only
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "model-fit"])
+def test_without_validation_the_last_epochs_are_averaged(data, fast):
+    # No validation rows: average_epochs=3 keeps the mean of the last 3 epochs' weights, which
+    # networks trained for 4, 5 and 6 epochs give one by one.
+    options = dict(validation=False, learning_rate=0.2, dropout=0.0)
+    averaged, history = _train(data, fast=fast, epochs=6, average_epochs=3, **options)
+    assert len(history["loss"]) == 6 and "val_loss" not in history
+    epochs = [_train(data, fast=True, epochs=n, **options)[0] for n in (4, 5, 6)]
+    expected = [np.mean(ws, axis=0) for ws in zip(*(net.get_weights() for net in epochs))]
+    for got, want in zip(averaged.get_weights(), expected):
+        assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(averaged.get_weights()[0], epochs[-1].get_weights()[0], atol=1e-4)
+
+
 def test_same_seed_same_network_other_seed_other_network(data):
     first, first_hist = _train(data, fast=True)
     again, again_hist = _train(data, fast=True)

@@ -71,7 +71,8 @@ def fit_network(
         iteration count) instead of starting from a fresh one.
     average_epochs : int, default=1
         Epochs whose weights early stopping averages, from the best one on; 1 restores the
-        best epoch's weights.
+        best epoch's weights. Without ``val_rows``: the last ``average_epochs`` epochs'
+        weights are averaged (1: the last epoch's, as they are).
 
     Returns
     -------

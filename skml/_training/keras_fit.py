@@ -5,12 +5,13 @@ order of :func:`skml._training.rows.permutation` keyed by ``(seed, e)``, each ba
 :meth:`skml._training.rows.Layout.gather` (dense rows, or CSR rows as a ``tf.SparseTensor``,
 densified per batch where the network reads dense input). With validation rows, Keras'
 ``EarlyStopping(restore_best_weights=True)`` with the restored weights averaged as on the fast
-path (:class:`skml._training.loop.EarlyStopping`, the same code): the same network.
+path (:class:`skml._training.loop.EarlyStopping`, the same code), and without them the same
+mean of the last epochs' weights (:class:`skml._training.loop.TailAverage`): the same network.
 """
 
 from skml._training.backend import import_keras, is_tensorflow
 from skml._training.epoch import EVAL_BATCH_SIZE
-from skml._training.loop import EarlyStopping, progress_callback
+from skml._training.loop import progress_callback, weight_keeper
 from skml._training.rows import permutation
 
 __all__ = ["evaluate_keras", "fit_keras", "make_dataset"]
@@ -118,7 +119,9 @@ def fit_keras(
             shuffle=False,
             seed=None,
         )
-        callbacks.append(_early_stopping_callback(EarlyStopping(patience, average)))
+    stopping = weight_keeper(val_rows, patience, average, epochs)
+    if stopping is not None:
+        callbacks.append(_weight_keeper_callback(stopping))
     if verbose == 1:
         callbacks.append(progress_callback(epochs))
     history = network.fit(
@@ -133,16 +136,16 @@ def fit_keras(
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
-def _early_stopping_callback(stopping):
-    """A Keras callback driving ``stopping`` on ``val_loss``; restores its weights at the end."""
+def _weight_keeper_callback(stopping):
+    """A Keras callback driving ``stopping`` (:func:`skml._training.loop.weight_keeper`) on
+    ``val_loss``; restores its weights at the end."""
     keras = import_keras()
 
-    class AveragingEarlyStopping(keras.callbacks.Callback):
+    class WeightKeeper(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             val_loss = (logs or {}).get("val_loss")
-            if val_loss is not None and stopping.update(
-                epoch, float(val_loss), self.model.get_weights
-            ):
+            val_loss = None if val_loss is None else float(val_loss)
+            if stopping.update(epoch, val_loss, self.model.get_weights):
                 self.model.stop_training = True
 
         def on_train_end(self, logs=None):
@@ -150,7 +153,7 @@ def _early_stopping_callback(stopping):
             if weights is not None:
                 self.model.set_weights(weights)
 
-    return AveragingEarlyStopping()
+    return WeightKeeper()
 
 
 def evaluate_keras(network, *, layout, data, rows, batch_size):

@@ -14,7 +14,7 @@ import sys
 from skml._training import cache
 from skml._training.backend import import_keras
 
-__all__ = ["EarlyStopping", "fit_fast", "mean_weights", "progress_callback"]
+__all__ = ["EarlyStopping", "TailAverage", "fit_fast", "mean_weights", "progress_callback"]
 
 
 def progress_callback(epochs):
@@ -117,7 +117,9 @@ class EarlyStopping:
         return mean_weights(self._kept) if self._kept else None
 
     def update(self, epoch, val_loss, snapshot):
-        """Record the epoch; return True when training must stop."""
+        """Record the epoch; return True when training must stop (never without a loss)."""
+        if val_loss is None:  # a model whose metrics lack the loss: nothing to stop on
+            return False
         self.wait += 1
         if self.best is None or val_loss < self.best:
             self.best = val_loss
@@ -127,6 +129,35 @@ class EarlyStopping:
         if len(self._kept) < self.average:
             self._kept.append(snapshot())
         return self.wait >= self.patience and epoch > 0
+
+
+class TailAverage:
+    """Without validation rows: the mean of the weights of the last ``average`` of ``epochs``
+    epochs (the counterpart of :class:`EarlyStopping`'s window when the epoch count is known
+    beforehand); it never stops training."""
+
+    def __init__(self, epochs, average):
+        self.first = epochs - average
+        self._kept = []
+
+    @property
+    def best_weights(self):
+        return mean_weights(self._kept) if self._kept else None
+
+    def update(self, epoch, val_loss, snapshot):
+        """Record the epoch; return False (training runs its epochs)."""
+        if epoch >= self.first:
+            self._kept.append(snapshot())
+        return False
+
+
+def weight_keeper(val_rows, patience, average, epochs):
+    """What decides the weights a training ends with: :class:`EarlyStopping` on validation
+    rows, :class:`TailAverage` over the last ``average`` epochs without them, or None (the
+    last epoch's weights)."""
+    if val_rows is not None:
+        return EarlyStopping(patience, average)
+    return TailAverage(epochs, average) if average > 1 else None
 
 
 def mean_weights(snapshots):
@@ -187,7 +218,7 @@ def fit_fast(
         runner.load(network, optimizer, resume=resume)
         history = {}
         progress = _progress(verbose, epochs, -(-int(train_rows.shape[0]) // batch_size))
-        stopping = EarlyStopping(patience, average) if val_rows is not None else None
+        stopping = weight_keeper(val_rows, patience, average, epochs)
         for epoch in range(epochs):
             progress.start_epoch(epoch)
             key = tf.constant([seed, first_epoch + epoch], tf.int64)
@@ -198,10 +229,11 @@ def fit_fast(
             for k, v in logs.items():
                 history.setdefault(k, []).append(v)
             progress.update(epoch, logs)
-            val_loss = logs.get("val_loss")  # None for a model whose metrics lack the loss
-            if stopping is not None and val_loss is not None:
-                if stopping.update(epoch, val_loss, runner.snapshot):
-                    break
+            # val_loss is None without validation rows, or for a model whose metrics lack it.
+            if stopping is not None and stopping.update(
+                epoch, logs.get("val_loss"), runner.snapshot
+            ):
+                break
         progress.close()
         # As Model.fit: an optimizer keeping moving averages (use_ema) writes them now.
         runner.model.optimizer.finalize_variable_values(runner.model.trainable_variables)
