@@ -675,6 +675,23 @@ def _sgd():
             "multilabel",
             "validation_fraction=0.2 sizes the split",
         ),
+        (
+            {"final_epochs": "out_of_fold"},
+            "multilabel",
+            "final_epochs='out_of_fold' chooses how the final network is trained when "
+            "thresholds are tuned out of fold with early stopping on; this fit tunes none out "
+            "of fold",
+        ),
+        (
+            {"final_epochs": "early_stopping", "threshold": "f1", "threshold_cv": "validation"},
+            "multilabel",
+            "final_epochs='early_stopping' .* tunes none out of fold",
+        ),
+        (
+            {"final_epochs": "out_of_fold", "threshold": "f1", "early_stopping": False},
+            "multilabel",
+            "final_epochs='out_of_fold' .* has no early stopping",
+        ),
         ({"threshold_cv": 3}, "multilabel", "threshold_cv=3 tunes thresholds"),
         ({"threshold_cv": 3, "threshold": [0.2] * 4}, "multilabel", "threshold_cv=3 tunes"),
         ({"learning_rate_init": 0.1, "optimizer": _sgd}, "multilabel", "learning_rate_init=0.1"),
@@ -699,6 +716,10 @@ def test_inapplicable_parameters_are_refused(multilabel_data, params, target, me
         ({"patience": 2}, "patience=2 applies to early stopping"),
         ({"average_epochs": 2}, "average_epochs=2 applies to early stopping"),
         ({"validation_fraction": 0.3}, "validation_fraction=0.3 sizes the split"),
+        (
+            {"final_epochs": "out_of_fold"},
+            "final_epochs='out_of_fold' .* tunes none out of fold .* partial_fit",
+        ),
     ],
 )
 def test_partial_fit_refuses_what_it_cannot_use(multilabel_data, params, message):
@@ -718,6 +739,46 @@ def test_average_epochs_changes_the_restored_weights_not_the_training(multilabel
     assert default.history_ == best.history_ == three.history_
     assert_allclose(default.predict_proba(X), three.predict_proba(X))
     assert not np.allclose(default.predict_proba(X), best.predict_proba(X), atol=1e-4)
+
+
+def test_out_of_fold_tuning_trains_the_final_network_on_every_row(multilabel_data, monkeypatch):
+    # threshold="f1" tunes on out-of-fold networks, which early-stop; the final network then
+    # trains on every row for their mean best epoch and the 2 after it (average_epochs=3),
+    # and averages those 3 epochs' weights.
+    from skml import _fit
+
+    X, y = multilabel_data
+    params = {"epochs": 40, "patience": 2, "learning_rate_init": 0.05, "random_state": 3}
+    folds = []
+    out_of_fold = _fit._out_of_fold_outputs
+    monkeypatch.setattr(
+        _fit, "_out_of_fold_outputs", lambda *a: folds.append(out_of_fold(*a)) or folds[-1]
+    )
+    clf = make(**params, threshold="f1").fit(X, y)
+    best = round(float(np.mean(folds[0].best_epochs)))
+    assert 1 <= best < 40 - 2 and len(folds) == 1
+    assert list(clf.history_) == ["loss"] and len(clf.history_["loss"]) == best + 2
+    # The same seeds draw the same network, shuffles and rows: plain fits of every row for
+    # best, best + 1 and best + 2 epochs give the three weights whose mean it keeps.
+    plain = {"learning_rate_init": 0.05, "random_state": 3, "early_stopping": False}
+    epochs = [
+        make(**{**plain, "epochs": best + i}).fit(X, y).model_.get_weights() for i in range(3)
+    ]
+    for got, *want in zip(clf.model_.get_weights(), *epochs):
+        assert_allclose(got, np.mean(want, axis=0), rtol=1e-5, atol=1e-6)
+    # Its own early stopping instead: a validation loss, other weights, the same thresholds
+    # (tuned on the same out-of-fold predictions).
+    own = make(**params, threshold="f1", final_epochs="early_stopping").fit(X, y)
+    assert "val_loss" in own.history_
+    assert_allclose(own.thresholds_, clf.thresholds_)
+    assert not np.allclose(own.predict_proba(X), clf.predict_proba(X), atol=1e-4)
+
+
+def test_final_epochs_out_of_fold_refuses_to_continue_a_network(multilabel_data):
+    X, y = multilabel_data
+    clf = make(threshold="f1", final_epochs="early_stopping", warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="final_epochs='out_of_fold' trains a new network"):
+        clf.set_params(final_epochs="out_of_fold").fit(X, y)
 
 
 def test_network_spec_class_instead_of_instance_is_refused(multilabel_data):
