@@ -32,7 +32,9 @@ class Ensemble(Network):
     many), and ``threshold_cv="validation"`` tunes on member 0's validation split and
     predictions. That is a measured choice, not an identity: the mean of members is less
     extreme than one member's probabilities, yet thresholds tuned on members gained macro-F1
-    on the development suite (README, "How the defaults were chosen").
+    on the development suite (README, "How the defaults were chosen"). With out-of-fold
+    tuning every member then trains on every row for the out-of-fold networks' mean best
+    epoch (the estimator's ``final_epochs``), not on a validation split of its own.
     :class:`~skml.networks.TabM` is the parameter-efficient alternative: its members share
     almost every weight and train together.
 
