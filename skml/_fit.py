@@ -157,8 +157,10 @@ class _Run:
         self.n_samples = n_samples
         self.train_rows, self.val_rows = (np.arange(n_samples), None) if split is None else split
         self.epochs = clf.epochs
-        # Early stopping's window; without it the last epoch's weights, as they are.
-        self.average_epochs = _build.average_epochs(clf) if self.val_rows is not None else 1
+        # Early stopping's window; without it (a split held out for tuning alone, or none) the
+        # last epoch's weights, as they are.
+        stops = clf.early_stopping and self.val_rows is not None
+        self.average_epochs = _build.average_epochs(clf) if stops else 1
         self.history = None
 
     def on_every_row(self, clf, best_epochs):

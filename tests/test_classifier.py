@@ -774,6 +774,28 @@ def test_out_of_fold_tuning_trains_the_final_network_on_every_row(multilabel_dat
     assert not np.allclose(own.predict_proba(X), clf.predict_proba(X), atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    "params, average",
+    [
+        ({}, 5),
+        ({"early_stopping": False}, 1),
+        # A split held out to tune on, not to stop on: the last epoch's weights, not a mean.
+        ({"early_stopping": False, "threshold": "f1", "threshold_cv": "validation"}, 1),
+        ({"average_epochs": 2}, 2),
+    ],
+)
+def test_weights_are_averaged_only_by_early_stopping_or_out_of_fold_epochs(
+    multilabel_data, params, average
+):
+    from skml import _fit
+    from skml._head import make_head
+
+    X, y = multilabel_data
+    head, y_net = make_head(y)
+    run = _fit._Run(make(**params), head, y_net, np.random.RandomState(0))
+    assert run.average_epochs == average
+
+
 def test_final_epochs_out_of_fold_refuses_to_continue_a_network(multilabel_data):
     X, y = multilabel_data
     clf = make(threshold="f1", final_epochs="early_stopping", warm_start=True).fit(X, y)
