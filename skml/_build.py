@@ -61,19 +61,19 @@ def threshold_folds(clf, n_samples):
     return clf.threshold_cv
 
 
-def final_epochs(clf, n_samples):
+def final_epochs(clf, n_samples, *, continuing=False):
     """How the final network is trained: "out_of_fold" or "early_stopping" (or None when it
     trains without early stopping).
 
     ``final_epochs=None`` takes "out_of_fold" wherever it applies: thresholds tuned on
-    out-of-fold predictions (their networks early-stop, so their best epochs are known) and
-    early stopping on.
+    out-of-fold predictions (their networks early-stop, so their best epochs are known),
+    early stopping on, and a new network (not a ``warm_start`` fit ``continuing`` one).
     """
     if not clf.early_stopping:
         return None
     if clf.final_epochs is not None:
         return clf.final_epochs
-    out_of_fold = threshold_folds(clf, n_samples) is not None
+    out_of_fold = threshold_folds(clf, n_samples) is not None and not continuing
     return "out_of_fold" if out_of_fold else "early_stopping"
 
 
@@ -83,8 +83,9 @@ def needs_split(clf, n_samples):
     return clf.early_stopping or tune_on_split
 
 
-def check_applicable(clf, head=None, *, incremental=False, n_samples=None):
-    """Raise ``ValueError`` for a parameter set to a value that this fit would not use."""
+def check_applicable(clf, head=None, *, incremental=False, n_samples=None, continuing=False):
+    """Raise ``ValueError`` for a parameter set to a value that this fit would not use
+    (``continuing``: a ``warm_start`` fit continuing the fitted network)."""
     if clf.learning_rate_init is not None and not isinstance(clf.optimizer, str):
         raise ValueError(
             f"learning_rate_init={clf.learning_rate_init!r} sets the learning rate of an "
@@ -135,6 +136,12 @@ def check_applicable(clf, head=None, *, incremental=False, n_samples=None):
                 f"(threshold={clf.threshold!r}, threshold_cv={clf.threshold_cv!r}, "
                 f"early_stopping={clf.early_stopping!r}"
                 f"{', partial_fit' if incremental else ''}). Leave it at None."
+            )
+        if continuing and clf.final_epochs == "out_of_fold":
+            raise ValueError(
+                "final_epochs='out_of_fold' trains a new network on every row; warm_start "
+                "continues the fitted one. Set final_epochs='early_stopping' (or None), or "
+                "warm_start=False."
             )
     if head is not None:
         head.check_decision(clf.threshold, clf.min_labels)

@@ -68,18 +68,15 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
     X_given = X if X_given is None else X_given
     folds = _build.threshold_folds(clf, X.shape[0])
     out_of_fold = None
-    if folds is not None and _build.final_epochs(clf, X.shape[0]) == "out_of_fold":
-        if resume:
-            raise ValueError(
-                "final_epochs='out_of_fold' trains a new network on every row; warm_start "
-                "continues the fitted one. Set final_epochs='early_stopping' or warm_start=False."
-            )
-        # The out-of-fold networks first: their best epochs set the final network's epochs.
+    if _build.final_epochs(clf, X.shape[0], continuing=resume) == "out_of_fold":
+        # The out-of-fold networks first: their best epochs set the final network's epochs
+        # (unless no fold trained one: every label constant in its rows).
         out_of_fold = _out_of_fold_outputs(
             clf, head, X_given, y_net, sample_weight, runs[0].seed_split, folds
         )
-        for run in runs:
-            run.on_every_row(clf, out_of_fold.best_epochs)
+        if out_of_fold.best_epochs:
+            for run in runs:
+                run.on_every_row(clf, out_of_fold.best_epochs)
     if resume:
         runs[0].seed_shuffle = clf._shuffle_seed  # continue the epoch numbering, never repeat
         if isinstance(clf.optimizer, str):
@@ -244,12 +241,15 @@ def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed, n_splits):
             fold = clone(inner).fit(X[fit_rows], y_fit[fit_rows], sample_weight[fit_rows])
             proba = fold.predict_proba(X[test_rows])
             oof[test_rows] = proba if head.stratify_multilabel else proba[:, 1:]
-            best_epochs.append(_best_epoch(fold.history_))
+            if fold.history_.get("loss"):  # none when every label is constant in the fold
+                best_epochs.append(_best_epoch(fold.history_))
     return _OutOfFold(oof, best_epochs)
 
 
 def _best_epoch(history):
-    """The epoch (from 1) of the lowest validation loss: the one early stopping kept; the last
-    epoch when there was none to monitor."""
-    val_loss = history.get("val_loss")
-    return int(np.argmin(val_loss)) + 1 if val_loss else len(history["loss"])
+    """The epoch (from 1) of the lowest validation loss, the one early stopping kept (a NaN
+    loss is never the best); the last epoch when there was none to monitor."""
+    val_loss = np.asarray(history.get("val_loss", ()), dtype=float)
+    if not np.isfinite(val_loss).any():
+        return len(history["loss"])
+    return int(np.nanargmin(np.where(np.isinf(val_loss), np.nan, val_loss))) + 1

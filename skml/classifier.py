@@ -74,7 +74,9 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         Hold out ``validation_fraction`` of the training data, split by iterative (multi-label)
         stratification, and stop when its loss has not improved for ``patience`` epochs,
         restoring the mean of the weights of the best epoch and the epochs after it
-        (``average_epochs``).
+        (``average_epochs``). With thresholds tuned out of fold, the out-of-fold networks
+        early-stop so, and the final network trains on every row for their best epoch (see
+        ``final_epochs``).
     validation_fraction : float or None, default=None
         Share of the training data held out for early stopping and threshold tuning (None:
         0.1). Setting it when nothing is held out is an error.
@@ -124,7 +126,9 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         ``fit`` continues training the fitted network (weights and optimizer state) instead
         of building a new one; the data must have the same number of features and the same
-        labels (else a ValueError). Labels the first fit found constant stay untrained.
+        labels (else a ValueError). Labels the first fit found constant stay untrained. A
+        continued fit early-stops on its own validation split (``final_epochs="out_of_fold"``
+        trains a new network, so it is refused there).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation split. No global
         random state (NumPy, TensorFlow, Keras) is read or changed.
@@ -276,7 +280,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, multi_output=True, **spec.input_checks())
         X_given, (X, sample_shape) = X, spec.as_input(X)  # X_given: the folds of threshold_cv
         head, y_net = make_head(y, names=names, drop_constant=previous is None)
-        _build.check_applicable(self, head, n_samples=X.shape[0])
+        _build.check_applicable(self, head, n_samples=X.shape[0], continuing=previous is not None)
         if previous is not None:
             _incremental.check_continuation(self, previous, head)
             head = self._head

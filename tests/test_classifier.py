@@ -798,9 +798,52 @@ def test_weights_are_averaged_only_by_early_stopping_or_out_of_fold_epochs(
 
 def test_final_epochs_out_of_fold_refuses_to_continue_a_network(multilabel_data):
     X, y = multilabel_data
-    clf = make(threshold="f1", final_epochs="early_stopping", warm_start=True).fit(X, y)
+    clf = make(threshold="f1", warm_start=True, epochs=4).fit(X, y)
+    tuned, weights = clf.thresholds_.copy(), clf.model_.get_weights()
     with pytest.raises(ValueError, match="final_epochs='out_of_fold' trains a new network"):
         clf.set_params(final_epochs="out_of_fold").fit(X, y)
+    # Refused before anything changed: the fitted estimator predicts as before.
+    assert_allclose(clf.thresholds_, tuned)
+    for got, want in zip(clf.model_.get_weights(), weights):
+        assert_allclose(got, want)
+
+
+def test_warm_start_continues_with_its_own_early_stopping_by_default(multilabel_data):
+    # final_epochs=None: a continued network cannot train "on every row from scratch", so it
+    # early-stops on its split as any continued fit does; the thresholds are tuned again.
+    X, y = multilabel_data
+    clf = make(threshold="f1", warm_start=True, epochs=4).fit(X, y)
+    assert "val_loss" not in clf.history_  # the first fit: every row
+    first = clf.n_iter_
+    clf.fit(X, y)
+    assert "val_loss" in clf.history_ and clf.n_iter_ > first
+    assert clf.thresholds_.shape == (y.shape[1],)
+
+
+def test_out_of_fold_tuning_survives_folds_without_a_network():
+    # 12 rows and one positive: some out-of-fold fits see every label constant and train
+    # nothing (no best epoch); the final network still trains and predicts.
+    X = np.random.RandomState(0).randn(12, 3)
+    y = np.zeros((12, 2), dtype=int)
+    y[0] = 1
+    clf = make(threshold="f1", epochs=2).fit(X, y)
+    assert clf.predict(X).shape == y.shape
+
+
+@pytest.mark.parametrize(
+    "history, best",
+    [
+        ({"loss": [1, 1, 1], "val_loss": [0.5, 0.3, 0.4]}, 2),
+        ({"loss": [1, 1, 1], "val_loss": [0.5, float("nan"), 0.6]}, 1),  # NaN: never the best
+        ({"loss": [1, 1, 1], "val_loss": [float("inf"), 0.7, 0.6]}, 3),
+        ({"loss": [1, 1, 1], "val_loss": [float("nan")] * 3}, 3),
+        ({"loss": [1, 1, 1, 1]}, 4),  # nothing monitored: the last epoch
+    ],
+)
+def test_best_epoch_is_the_one_early_stopping_keeps(history, best):
+    from skml._fit import _best_epoch
+
+    assert _best_epoch(history) == best
 
 
 def test_network_spec_class_instead_of_instance_is_refused(multilabel_data):

@@ -17,7 +17,9 @@ class Ensemble(Network):
     after another, each as a lone fit with its own ``random_state`` would train it: its own
     initial weights, dropout masks, batch order, validation split and early stopping (so
     that together the members see almost every row); member 0 is the network the estimator
-    would fit with ``network`` alone. They are then packed into one Keras model whose
+    would fit with ``network`` alone. With thresholds tuned out of fold (see below), every
+    member instead trains on every row for the same number of epochs, taken from member 0's
+    out-of-fold networks. They are then packed into one Keras model whose
     predictions (``predict_proba``, an export) are the mean of the members' probabilities; the
     fitted network's ``members(X)`` returns each member's, shape ``(n_samples, k,
     n_outputs)``, and ``history_`` is member 0's. ``partial_fit``,
@@ -32,9 +34,8 @@ class Ensemble(Network):
     many), and ``threshold_cv="validation"`` tunes on member 0's validation split and
     predictions. That is a measured choice, not an identity: the mean of members is less
     extreme than one member's probabilities, yet thresholds tuned on members gained macro-F1
-    on the development suite (README, "How the defaults were chosen"). With out-of-fold
-    tuning every member then trains on every row for the out-of-fold networks' mean best
-    epoch (the estimator's ``final_epochs``), not on a validation split of its own.
+    on the development suite (README, "How the defaults were chosen"). Their mean best epoch
+    is then every member's (the estimator's ``final_epochs``).
     :class:`~skml.networks.TabM` is the parameter-efficient alternative: its members share
     almost every weight and train together.
 
