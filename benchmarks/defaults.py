@@ -398,10 +398,11 @@ RULES = {
 HEADROOM = "headroom: thresholds tuned on the test rows"
 
 
-def rule_study(datasets, rules=tuple(RULES), n_splits=3, max_folds=None, log=print):
-    """One row per (set, rule, fold) for ``threshold="f1"`` at the other defaults.
+def rule_study(datasets, rules=tuple(RULES), n_splits=3, max_folds=None, seeds=(0,), log=print):
+    """One row per (set, rule, seed, fold) for ``threshold="f1"`` at the other defaults.
 
-    Each fold fits the estimator once (on the same folds as :func:`run`). The out-of-fold
+    Each fold fits the estimator once per seed (its ``random_state``; the same folds as
+    :func:`run`). The out-of-fold
     predictions it tuned its thresholds on are recorded and tuned again with each rule of
     :data:`RULES`, and the fold's test rows are predicted with each set of thresholds: the
     rules are compared on the same networks. A last row per fold, :data:`HEADROOM`, tunes on
@@ -414,8 +415,9 @@ def rule_study(datasets, rules=tuple(RULES), n_splits=3, max_folds=None, log=pri
     for name in datasets:
         X, y = load_training_split(name)
         splitter = MultilabelStratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
-        for fold, (train, test) in enumerate(list(splitter.split(X, y))[:max_folds]):
-            model = _pipeline(SUITE[name], {"threshold": "f1"})
+        folds = list(splitter.split(X, y))[:max_folds]
+        for seed, (fold, (train, test)) in itertools.product(seeds, enumerate(folds)):
+            model = _pipeline(SUITE[name], {"threshold": "f1"}, seed)
             calls = []
             with _recording_tuning_data(calls):
                 model.fit(X[train], y[train])
@@ -430,30 +432,44 @@ def rule_study(datasets, rules=tuple(RULES), n_splits=3, max_folds=None, log=pri
                 thresholds = np.array(_estimator(model).thresholds_, dtype=float)
                 thresholds[trained] = tuned
                 pred = apply_thresholds(proba, thresholds)
-                row = {"dataset": name, "rule": rule, "fold": fold}
+                row = {"dataset": name, "rule": rule, "seed": seed, "fold": fold}
                 row.update(_scores(y[test], pred))
                 rows.append(row)
                 log(
-                    f"{name:10s} {rule:50s} fold {fold}: hamming "
+                    f"{name:10s} {rule:50s} seed {seed} fold {fold}: hamming "
                     f"{row['hamming']:.4f} macro-F1 {row['macro_f1']:.3f}"
                 )
     return rows
 
 
 def summarise_rules(rows):
-    """Markdown: mean hamming / macro-F1 per set and rule."""
+    """Markdown: mean hamming / macro-F1 per set and rule, and the rule's mean macro-F1 over
+    the sets; with several seeds, ± the standard deviation over seeds of a seed's fold mean."""
     import pandas as pd
 
-    means = pd.DataFrame(rows).groupby(["rule", "dataset"], sort=False)[["hamming", "macro_f1"]]
-    means = means.mean()
-    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    lines = ["| rule | " + " | ".join(datasets) + " |", "|---" * (len(datasets) + 1) + "|"]
-    for rule in dict.fromkeys(r["rule"] for r in rows):
-        cells = [
-            f"{means.loc[(rule, name), 'hamming']:.4f} / {means.loc[(rule, name), 'macro_f1']:.3f}"
-            for name in datasets
-        ]
-        lines.append(f"| {rule} | " + " | ".join(cells) + " |")
+    frame = pd.DataFrame(rows)
+    if "seed" not in frame:
+        frame["seed"] = 0
+    per_seed = frame.groupby(["rule", "dataset", "seed"], sort=False)[["hamming", "macro_f1"]]
+    per_seed = per_seed.mean()
+    means = per_seed.groupby(level=["rule", "dataset"], sort=False).mean()
+    spread = per_seed.groupby(level=["rule", "dataset"], sort=False).std(ddof=1)
+    several = frame["seed"].nunique() > 1
+    datasets = list(dict.fromkeys(frame["dataset"]))
+    lines = ["| rule | " + " | ".join(datasets) + " | mean macro-F1 |"]
+    lines.append("|---" * (len(datasets) + 2) + "|")
+    for rule in dict.fromkeys(frame["rule"]):
+        cells = []
+        for name in datasets:
+            mean, sd = means.loc[(rule, name)], spread.loc[(rule, name)]
+            cells.append(
+                f"{mean['hamming']:.4f} ± {sd['hamming']:.4f} / "
+                f"{mean['macro_f1']:.3f} ± {sd['macro_f1']:.3f}"
+                if several
+                else f"{mean['hamming']:.4f} / {mean['macro_f1']:.3f}"
+            )
+        overall = means.loc[rule]["macro_f1"].mean()
+        lines.append(f"| {rule} | " + " | ".join(cells) + f" | {overall:.4f} |")
     return "\n".join(lines)
 
 
@@ -516,14 +532,15 @@ def main(argv=None):
         "--seeds",
         type=int,
         default=1,
-        help="fit each candidate with random_state 0, 1, ..., SEEDS-1 on the same folds",
+        help="fit each candidate (or, with --rules, the estimator) with random_state 0, 1, ..., "
+        "SEEDS-1 on the same folds",
     )
     parser.add_argument("--out", type=Path, default=Path("results/defaults"))
     args = parser.parse_args(argv)
     datasets = ["tiny", "synthetic"] if args.quick else args.datasets
     max_folds = 1 if args.quick else None
     if args.rules:
-        rows = rule_study(datasets, max_folds=max_folds)
+        rows = rule_study(datasets, max_folds=max_folds, seeds=range(args.seeds))
         table, stem = summarise_rules(rows), "rules"
     else:
         rows = run(datasets, args.candidates, max_folds=max_folds, seeds=range(args.seeds))

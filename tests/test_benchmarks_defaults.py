@@ -91,6 +91,23 @@ def test_rule_study_retunes_the_estimators_own_tuning_data(tmp_path):
     assert 0 < row["hamming"] < 1 and headroom["rule"] == defaults.HEADROOM
 
 
+def test_rule_study_over_seeds_refits_the_estimator_per_seed():
+    from sklearn.metrics import f1_score
+
+    from skml.model_selection import MultilabelStratifiedKFold
+
+    rows = defaults.rule_study(["tiny"], rules=["shrinkage 3"], max_folds=1, seeds=(0, 1))
+    frame = pd.DataFrame(rows)
+    assert list(frame["seed"]) == [0, 0, 1, 1]  # the rule and the headroom, per seed
+    X, y = defaults.load_training_split("tiny")
+    train, test = next(MultilabelStratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    model = defaults._pipeline("standard", {"threshold": "f1"}, 1).fit(X[train], y[train])
+    expected = f1_score(y[test], model.predict(X[test]), average="macro", zero_division=0)
+    assert frame.loc[2, "macro_f1"] == pytest.approx(expected)
+    table = defaults.summarise_rules(rows)
+    assert "| shrinkage 3 | " in table and " ± " in table and "mean macro-F1" in table
+
+
 @pytest.mark.parametrize("rule", list(defaults.RULES))
 def test_every_rule_gives_one_threshold_in_range_per_label(rule):
     import numpy as np
