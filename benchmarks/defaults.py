@@ -23,9 +23,10 @@ decision rule is tuned; they are run on their own (``--candidates``) and compare
 ``--rules`` compares decision rules for ``threshold="f1"`` on the same networks instead: the
 pseudo-count ``shrinkage`` of :func:`skml.thresholds.tune_thresholds` (the rare-label
 safeguard), other rules, and the headroom left to any rule (see :func:`rule_study`).
-``--seeds N`` fits every candidate with ``random_state`` 0 to N-1 on the same folds; each cell
-then gives its standard deviation over seeds too, the resolution of the comparison (one seed,
-the default, is how the README's rows were measured unless they say otherwise).
+``--seeds N`` fits every candidate (with ``--rules``, the estimator whose tuning data the rules
+share) with ``random_state`` 0 to N-1 on the same folds; each cell then gives its standard
+deviation over seeds too, the resolution of the comparison (one seed, the default, is how the
+README's rows were measured unless they say otherwise).
 ``--quick`` runs 2 sets with one fold each, to check the script.
 """
 
