@@ -65,16 +65,17 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
     members = None if resume else spec.separate_members
     rng = check_random_state(clf.random_state)
     runs = [_Run(clf, head, y_net, rng) for _ in members or [spec]]
-    X_given = X if X_given is None else X_given
     folds = _build.threshold_folds(clf, X.shape[0])
     out_of_fold = None
-    if _build.final_epochs(clf, X.shape[0], continuing=resume) == "out_of_fold":
-        # The out-of-fold networks first: their best epochs set the final network's epochs
-        # (unless no fold trained one: every label constant in its rows).
+    if folds is not None:
+        # The out-of-fold networks first: they tune the thresholds, and their best epochs set
+        # the final network's (unless no fold trained one: every label constant in its rows).
+        X_given = X if X_given is None else X_given
         out_of_fold = _out_of_fold_outputs(
             clf, head, X_given, y_net, sample_weight, runs[0].seed_split, folds
         )
-        if out_of_fold.best_epochs:
+        every_row = _build.final_epochs(clf, X.shape[0], continuing=resume) == "out_of_fold"
+        if every_row and out_of_fold.best_epochs:
             for run in runs:
                 run.on_every_row(clf, out_of_fold.best_epochs)
     if resume:
@@ -134,7 +135,7 @@ def train(clf, spec, head, X, y_net, sample_weight, network=None, X_given=None):
         first = clf._predictor
         if spec.separate_members is not None:
             first = _training.Predictor(network.get_layer("member_0"))
-        _tune(clf, head, X, X_given, y_net, sample_weight, runs[0], first, out_of_fold)
+        _tune(clf, head, X, y_net, runs[0], first, out_of_fold)
 
 
 class _Run:
@@ -176,17 +177,13 @@ class _OutOfFold(NamedTuple):
     best_epochs: list
 
 
-def _tune(clf, head, X, X_given, y_net, sample_weight, run, predictor, out_of_fold=None):
+def _tune(clf, head, X, y_net, run, predictor, out_of_fold):
+    """Tune the thresholds on ``out_of_fold`` outputs, or without them (None) on the run's
+    validation split."""
     from skml.thresholds import tune_thresholds
 
-    folds = _build.threshold_folds(clf, X.shape[0])
-    if folds is not None:
-        y_true = y_net
-        if out_of_fold is None:
-            out_of_fold = _out_of_fold_outputs(
-                clf, head, X_given, y_net, sample_weight, run.seed_split, folds
-            )
-        scores = out_of_fold.scores
+    if out_of_fold is not None:
+        y_true, scores = y_net, out_of_fold.scores
     else:
         val_rows = run.val_rows
         if val_rows is None:
