@@ -161,10 +161,36 @@ def _candidates(n_features):
         name: {**params, "final_epochs": "early_stopping"} if _all_rows_applies(params) else params
         for name, params in {**pinned, **averaged}.items()
     }
-    return {
-        **before_all_rows,
-        'final network on every row, threshold="f1" (the default)': {"threshold": "f1"},
+    before_all_rows['final network on every row, threshold="f1"'] = {"threshold": "f1"}
+    # The threshold="f1" candidates measured before the rare-label shrinkage went to
+    # pseudo-count 1 pin the one they were tuned with: 10 for the first four, 3 after.
+    pseudo_counts = {
+        name: 10.0 if name in _SHRINKAGE_10 else 3.0
+        for name, params in before_all_rows.items()
+        if isinstance(params.get("threshold"), str)
     }
+    before_shrinkage_1 = {
+        name: {**params, "threshold_shrinkage": pseudo_counts[name]}
+        if name in pseudo_counts
+        else params
+        for name, params in before_all_rows.items()
+    }
+    return {
+        **before_shrinkage_1,
+        'shrinkage 1, threshold="f1" (the default)': {"threshold": "f1"},
+    }
+
+
+#: The threshold="f1" candidates measured with the rare-label shrinkage of the first 0.2.0
+#: builds (pseudo-count 10).
+_SHRINKAGE_10 = frozenset(
+    {
+        'threshold="f1" on the validation split',
+        'threshold="f1", threshold_cv=3',
+        'TabM k=8, threshold="f1"',
+        'threshold="f1", no early stopping, 100 epochs (AdamW)',
+    }
+)
 
 
 def _all_rows_applies(params):
@@ -216,14 +242,16 @@ CANDIDATES = (
     'weights averaged over 11 epochs, threshold="f1"',
     'patience 20, weights averaged over 11 epochs, threshold="f1"',
     'patience 20, weights averaged over 21 epochs, threshold="f1"',
-    'final network on every row, threshold="f1" (the default)',
+    'final network on every row, threshold="f1"',
+    'shrinkage 1, threshold="f1" (the default)',
 )
-#: Pseudo-counts of the rare-label shrinkage compared by ``--rules`` (3 is the default).
+#: Pseudo-counts of the rare-label shrinkage compared by ``--rules`` (1 is the default; it was 3).
 SHRINKAGES = (10.0, 5.0, 3.0, 1.0, 0.0)
 
 
 def _tuned(y, s, shrinkage):
-    """The default rule (F1, positive-ratio cap 3) with pseudo-count ``shrinkage``."""
+    """The rule of ``threshold="f1"`` (F1, positive-ratio cap 3) with pseudo-count
+    ``shrinkage``."""
     from skml.thresholds import tune_thresholds
 
     return tune_thresholds(y, s, shrinkage=shrinkage)
@@ -359,7 +387,8 @@ def _shrunk(tuned, y, shrinkage, default=0.5):
 
 
 def _half_best_f1(y, s):
-    """Each label's best out-of-fold F1 halved (Lipton et al. 2014), shrunk as the default."""
+    """Each label's best out-of-fold F1 halved (Lipton et al. 2014), shrunk with pseudo-count
+    3 (the default of the study's first runs)."""
     from skml.thresholds import apply_thresholds, tune_thresholds
 
     best = tune_thresholds(y, s, shrinkage=0, max_positive_ratio=None)
@@ -368,22 +397,25 @@ def _half_best_f1(y, s):
 
 
 def _toward_pooled(y, s):
-    """Shrink toward the one threshold that maximises micro-F1 on all labels pooled."""
+    """Shrink (pseudo-count 3) toward the one threshold that maximises micro-F1 on all labels
+    pooled."""
     from skml.thresholds import tune_thresholds
 
     (pooled,) = tune_thresholds(
         y.reshape(-1, 1), s.reshape(-1, 1), shrinkage=0, max_positive_ratio=None
     )
-    return tune_thresholds(y, s, default=float(pooled))
+    return tune_thresholds(y, s, default=float(pooled), shrinkage=3.0)
 
 
 def _bootstrap_mean(y, s, n_resamples=30):
-    """The mean of the default rule's thresholds over bootstrap resamples of the rows."""
+    """The mean of the thresholds of the rule with pseudo-count 3 over bootstrap resamples of
+    the rows."""
     from skml.thresholds import tune_thresholds
 
     rng = np.random.default_rng(0)
     resamples = (rng.integers(0, len(y), len(y)) for _ in range(n_resamples))
-    return np.mean([tune_thresholds(y[rows], s[rows]) for rows in resamples], axis=0)
+    tuned = (tune_thresholds(y[rows], s[rows], shrinkage=3.0) for rows in resamples)
+    return np.mean(list(tuned), axis=0)
 
 
 #: The decision rules of the rule study, each ``rule(y_tune, s_tune) -> thresholds``: the

@@ -61,6 +61,13 @@ def threshold_folds(clf, n_samples):
     return clf.threshold_cv
 
 
+def threshold_shrinkage(clf):
+    """The pseudo-count of the rare-label shrinkage of a tuned threshold rule."""
+    from skml.thresholds import DEFAULT_SHRINKAGE
+
+    return DEFAULT_SHRINKAGE if clf.threshold_shrinkage is None else clf.threshold_shrinkage
+
+
 def final_epochs(clf, n_samples, *, continuing=False):
     """How the final network is trained: "out_of_fold" or "early_stopping" (or None when it
     trains without early stopping).
@@ -96,6 +103,12 @@ def check_applicable(clf, head=None, *, incremental=False, n_samples=None, conti
         raise ValueError(
             f"threshold_cv={clf.threshold_cv!r} tunes thresholds (threshold='f1' or "
             f"'accuracy'); threshold={clf.threshold!r} is fixed. Leave threshold_cv at None."
+        )
+    if clf.threshold_shrinkage is not None and not isinstance(clf.threshold, str):
+        raise ValueError(
+            f"threshold_shrinkage={clf.threshold_shrinkage!r} shrinks tuned thresholds "
+            f"(threshold='f1' or 'accuracy'); threshold={clf.threshold!r} is fixed. Leave "
+            "threshold_shrinkage at None."
         )
     uses_split = not incremental and needs_split(clf, n_samples)
     if clf.validation_fraction is not None and not uses_split:

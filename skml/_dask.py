@@ -318,7 +318,13 @@ def _tune(clf, dask, blocks, indices):
         scores.append(clf._predictor(X_net))
     y_true = np.concatenate(targets)
     safe = clf._head.safe_thresholds(clf.model_.loss, clf.class_weight, y_true)  # as in _fit
-    tuned = tune_thresholds(y_true, np.concatenate(scores), metric=clf.threshold, default=safe)
+    tuned = tune_thresholds(
+        y_true,
+        np.concatenate(scores),
+        metric=clf.threshold,
+        default=safe,
+        shrinkage=_build.threshold_shrinkage(clf),
+    )
     clf._head.store_tuned(clf.thresholds_, tuned)
 
 

@@ -198,7 +198,13 @@ def _tune(clf, head, X, y_net, run, predictor, out_of_fold):
     # The safe value of the rare-label shrinkage: 0.5 in true probability, whatever the
     # positive weights of the loss made of it.
     safe = head.safe_thresholds(clf.model_.loss, clf.class_weight, y_net)
-    tuned = tune_thresholds(y_true, scores, metric=clf.threshold, default=safe)
+    tuned = tune_thresholds(
+        y_true,
+        scores,
+        metric=clf.threshold,
+        default=safe,
+        shrinkage=_build.threshold_shrinkage(clf),
+    )
     head.store_tuned(clf.thresholds_, tuned)
 
 
@@ -213,6 +219,7 @@ def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed, n_splits):
     inner = clone(clf).set_params(
         threshold=0.5,
         threshold_cv=None,
+        threshold_shrinkage=None,
         final_epochs=None,
         min_labels=0,
         verbose=0,

@@ -105,6 +105,13 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         Where a threshold rule is tuned. An int: on out-of-fold predictions of that many more
         networks, fitted on stratified folds. None: 3 folds (Dask: held-out blocks; under 6
         rows: the validation split). "validation": the validation split, no extra fit.
+    threshold_shrinkage : float or None, default=None
+        Pseudo-count pulling the tuned thresholds of labels with few positives toward the safe
+        threshold (0.5 in probability): a label with ``m`` positives keeps ``m / (m +
+        threshold_shrinkage)`` of its tuned threshold's distance from it (see
+        :func:`skml.thresholds.tune_thresholds`; 0 turns it off). None: 1, chosen on the
+        development suite (earlier 0.2.0 builds used 10, then 3; see the README). Setting it
+        without a threshold rule is an error.
     final_epochs : {"out_of_fold", "early_stopping"} or None, default=None
         How the network ``predict`` uses is trained when thresholds are tuned on out-of-fold
         predictions with early stopping on. "out_of_fold": on every training row, with no
@@ -194,6 +201,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
             StrOptions({"validation"}),
             None,
         ],
+        "threshold_shrinkage": [Interval(Real, 0, None, closed="left"), None],
         "final_epochs": [StrOptions({"out_of_fold", "early_stopping"}), None],
         "min_labels": [Interval(Integral, 0, None, closed="left")],
         "distribute_strategy": [StrOptions({"mirrored"}), callable, HasMethods(["scope"]), None],
@@ -218,6 +226,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         average_epochs=None,
         threshold=0.5,
         threshold_cv=None,
+        threshold_shrinkage=None,
         final_epochs=None,
         min_labels=0,
         distribute_strategy=None,
@@ -238,6 +247,7 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.average_epochs = average_epochs
         self.threshold = threshold
         self.threshold_cv = threshold_cv
+        self.threshold_shrinkage = threshold_shrinkage
         self.final_epochs = final_epochs
         self.min_labels = min_labels
         self.distribute_strategy = distribute_strategy

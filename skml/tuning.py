@@ -230,7 +230,7 @@ class TunedThresholdMultiLabelClassifier(MetaEstimatorMixin, ClassifierMixin, Ba
         constraint that works with any ``scoring``.
     min_recall : float, array-like, dict or pandas.Series, default=None
         Minimum recall per label on the tuning data, likewise.
-    shrinkage : float, default=3.0
+    shrinkage : float, default=1.0
         Pseudo-count pulling the thresholds of labels with few positives toward 0.5; 0 turns
         it off. See :func:`skml.thresholds.tune_thresholds`.
     max_positive_ratio : float or None, default=3.0
@@ -321,7 +321,7 @@ class TunedThresholdMultiLabelClassifier(MetaEstimatorMixin, ClassifierMixin, Ba
         beta=1.0,
         min_precision=None,
         min_recall=None,
-        shrinkage=3.0,
+        shrinkage=1.0,
         max_positive_ratio=3.0,
         min_labels=0,
         cv=5,

@@ -95,8 +95,10 @@ def test_rule_study_over_seeds_refits_the_estimator_per_seed():
     from sklearn.metrics import f1_score
 
     from skml.model_selection import MultilabelStratifiedKFold
+    from skml.thresholds import DEFAULT_SHRINKAGE
 
-    rows = defaults.rule_study(["tiny"], rules=["shrinkage 3"], max_folds=1, seeds=(0, 1))
+    default = f"shrinkage {DEFAULT_SHRINKAGE:g}"  # the rule the estimator applies
+    rows = defaults.rule_study(["tiny"], rules=[default], max_folds=1, seeds=(0, 1))
     frame = pd.DataFrame(rows)
     assert list(frame["seed"]) == [0, 0, 1, 1]  # the rule and the headroom, per seed
     X, y = defaults.load_training_split("tiny")
@@ -105,7 +107,7 @@ def test_rule_study_over_seeds_refits_the_estimator_per_seed():
     expected = f1_score(y[test], model.predict(X[test]), average="macro", zero_division=0)
     assert frame.loc[2, "macro_f1"] == pytest.approx(expected)
     table = defaults.summarise_rules(rows)
-    assert "| shrinkage 3 | " in table and " ± " in table and "mean macro-F1" in table
+    assert f"| {default} | " in table and " ± " in table and "mean macro-F1" in table
 
 
 @pytest.mark.parametrize("rule", list(defaults.RULES))

@@ -154,6 +154,31 @@ def test_threshold_f1_is_tuned_on_validation(multilabel_data):
     assert f1_tuned >= f1_default
 
 
+def test_threshold_shrinkage_sets_the_rules_pseudo_count(multilabel_data, monkeypatch):
+    from skml import thresholds
+
+    X, y = multilabel_data
+    tune, pseudo_counts = thresholds.tune_thresholds, []
+
+    def record(*args, **kwargs):
+        pseudo_counts.append(kwargs["shrinkage"])
+        return tune(*args, **kwargs)
+
+    monkeypatch.setattr(thresholds, "tune_thresholds", record)
+    params = dict(threshold="f1", threshold_cv="validation", epochs=3, validation_fraction=0.3)
+    exact = make(threshold_shrinkage=0.0, **params).fit(X, y)
+    default = make(**params).fit(X, y)
+    huge = make(threshold_shrinkage=1e9, **params).fit(X, y)
+    assert pseudo_counts == [0.0, thresholds.DEFAULT_SHRINKAGE, 1e9]
+    # The same network each time: the pseudo-count moves the thresholds only, from the exact
+    # optimum on the validation rows toward 0.5.
+    assert_array_equal(exact.predict_proba(X), huge.predict_proba(X))
+    assert not np.allclose(exact.thresholds_, 0.5)
+    assert_allclose(huge.thresholds_, 0.5, atol=1e-6)
+    distance = np.abs(default.thresholds_ - 0.5)
+    assert (distance <= np.abs(exact.thresholds_ - 0.5) + 1e-12).all() and distance.max() > 0
+
+
 def test_weighted_loss_shrinks_rare_thresholds_toward_its_own_safe_value(
     multilabel_data, monkeypatch
 ):
@@ -693,6 +718,11 @@ def _sgd():
             "final_epochs='out_of_fold' .* has no early stopping",
         ),
         ({"threshold_cv": 3}, "multilabel", "threshold_cv=3 tunes thresholds"),
+        (
+            {"threshold_shrinkage": 3.0},
+            "multilabel",
+            "threshold_shrinkage=3.0 shrinks tuned thresholds .* threshold=0.5 is fixed",
+        ),
         ({"threshold_cv": 3, "threshold": [0.2] * 4}, "multilabel", "threshold_cv=3 tunes"),
         ({"learning_rate_init": 0.1, "optimizer": _sgd}, "multilabel", "learning_rate_init=0.1"),
         ({"loss": "focal"}, "multiclass", "loss='focal' applies to sigmoid outputs"),

@@ -143,20 +143,23 @@ def test_in_memory_y_and_weights_and_tuned_thresholds():
 
 
 def test_weighted_loss_tunes_toward_its_own_safe_value(monkeypatch):
-    """A Dask fit's tuned rules shrink toward w / (1 + w), as an in-memory fit's do."""
+    """A Dask fit's tuned rules shrink toward w / (1 + w), as an in-memory fit's do, with the
+    estimator's pseudo-count."""
     from skml import thresholds
 
-    tune, defaults = thresholds.tune_thresholds, []
+    tune, calls = thresholds.tune_thresholds, []
 
     def record(*args, **kwargs):
-        defaults.append(np.asarray(kwargs["default"], dtype=float))
+        calls.append(kwargs)
         return tune(*args, **kwargs)
 
     monkeypatch.setattr(thresholds, "tune_thresholds", record)
     X, y = _lazy_data(n_samples=400)
     weights = [1.0, 3.0, 1.0, 1.0]
-    KerasMultiLabelClassifier(**DASK_FAST, threshold="f1", class_weight=weights).fit(X, y)
-    assert_allclose(defaults[-1], [0.5, 0.75, 0.5, 0.5])
+    params = dict(DASK_FAST, threshold="f1", class_weight=weights, threshold_shrinkage=2.0)
+    KerasMultiLabelClassifier(**params).fit(X, y)
+    assert_allclose(calls[-1]["default"], [0.5, 0.75, 0.5, 0.5])
+    assert calls[-1]["shrinkage"] == 2.0
 
 
 @pytest.mark.slow
