@@ -107,11 +107,11 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         rows: the validation split). "validation": the validation split, no extra fit.
     threshold_shrinkage : float or None, default=None
         Pseudo-count pulling the tuned thresholds of labels with few positives toward the safe
-        threshold (0.5 in probability): a label with ``m`` positives keeps ``m / (m +
-        threshold_shrinkage)`` of its tuned threshold's distance from it (see
-        :func:`skml.thresholds.tune_thresholds`; 0 turns it off). None: 1, chosen on the
-        development suite (earlier 0.2.0 builds used 10, then 3; see the README). Setting it
-        without a threshold rule is an error.
+        threshold (0.5 in probability): a label with ``m`` positives (the count of its
+        minority class) keeps ``m / (m + threshold_shrinkage)`` of its tuned threshold's
+        distance from it (see :func:`skml.thresholds.tune_thresholds`; 0 turns it off).
+        None: 1, chosen on the development suite (earlier 0.2.0 builds used 10, then 3; see
+        the README). Setting it without a threshold rule is an error.
     final_epochs : {"out_of_fold", "early_stopping"} or None, default=None
         How the network ``predict`` uses is trained when thresholds are tuned on out-of-fold
         predictions with early stopping on. "out_of_fold": on every training row, with no
