@@ -80,7 +80,12 @@ def _models(data):
             images,
             y,
         ),
-        "f1": (KerasMultiLabelClassifier(threshold="f1", **ONE_EPOCH), X, y),
+        # A tuned rule with a parameter of its own: it must come back with the model.
+        "f1": (
+            KerasMultiLabelClassifier(threshold="f1", threshold_shrinkage=2.0, **ONE_EPOCH),
+            X,
+            y,
+        ),
         # The default MLP embeds these 10 features; without embeddings, and TabM with them.
         "plain": (
             KerasMultiLabelClassifier(
@@ -160,6 +165,8 @@ LOAD = """
             X = sp.csr_matrix(X)
         np.testing.assert_allclose(clf.predict_proba(X), expected[f"{name}_proba"], atol=1e-6)
         assert (np.asarray(clf.predict(X)) == expected[f"{name}_pred"]).all(), name
+        params = clf.get_params()  # every parameter came back with the model
+        assert params["threshold_shrinkage"] == (2.0 if name == "f1" else None), name
         # From the third call on, prediction runs the model's own traced function: reach it.
         for _ in range(3):
             np.testing.assert_allclose(
@@ -236,11 +243,12 @@ CROSS_VALIDATE = """
         Ensemble(MLP(hidden_layer_sizes=(8,)), k=2),
     ]
 
-    def check(out, X):
+    def check(out, X, clf):
         assert len(out["estimator"]) == 3
         for est in out["estimator"]:
             proba = est.predict_proba(X)
             assert proba.shape == (90, 3)
+            assert est.get_params()["threshold_shrinkage"] == clf.threshold_shrinkage
             # The later calls run the model's own traced function: the same probabilities.
             for _ in range(3):
                 np.testing.assert_allclose(est.predict_proba(X), proba, atol=1e-6)
@@ -254,10 +262,12 @@ CROSS_VALIDATE = """
         clfs = [KerasMultiLabelClassifier(**{**FAST, "network": n}) for n in NETWORKS]
         # The first stops early, its weights averaged over its best epoch and the 2 after.
         clfs[0].set_params(**{AVERAGED!r})
+        # The second tunes its thresholds out of fold, with a rare-label pseudo-count of its own.
+        clfs[1].set_params(threshold="f1", threshold_shrinkage=2.0)
         if backend == "loky":
             for clf in clfs:
                 out = cross_validate(clf, X, y, cv=3, n_jobs=2, return_estimator=True)
-                check(out, X)
+                check(out, X, clf)
                 stopped(out, clf)
         else:
             import joblib
@@ -272,7 +282,7 @@ CROSS_VALIDATE = """
                 client.wait_for_workers(2, timeout=120)
                 for clf in clfs:
                     out = cross_validate(clf, X, y, cv=3, return_estimator=True)
-                    check(out, X)
+                    check(out, X, clf)
                     stopped(out, clf)
         print("returned", 3 * len(clfs), "fitted estimators")
 
