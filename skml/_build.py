@@ -14,6 +14,7 @@ __all__ = [
     "get_strategy",
     "make_optimizer",
     "network_spec",
+    "tune_rule",
     "validation_split",
 ]
 
@@ -61,11 +62,26 @@ def threshold_folds(clf, n_samples):
     return clf.threshold_cv
 
 
-def threshold_shrinkage(clf):
-    """The pseudo-count of the rare-label shrinkage of a tuned threshold rule."""
-    from skml.thresholds import DEFAULT_SHRINKAGE
+def tune_rule(clf, head, y_true, scores, y_rates):
+    """Tune the rule ``clf.threshold`` on ``scores`` of rows labelled ``y_true`` into
+    ``clf.thresholds_`` (in-memory and Dask fits alike).
 
-    return DEFAULT_SHRINKAGE if clf.threshold_shrinkage is None else clf.threshold_shrinkage
+    Rare labels are shrunk with the pseudo-count ``threshold_shrinkage`` toward the safe value
+    of the network's loss: 0.5 in true probability, whatever positive weights the loss puts on
+    it (``y_rates``: the rows whose label rates "balanced" class weights came from).
+    """
+    from skml.thresholds import DEFAULT_SHRINKAGE, tune_thresholds
+
+    safe = head.safe_thresholds(clf.model_.loss, clf.class_weight, y_rates)
+    shrinkage = clf.threshold_shrinkage
+    tuned = tune_thresholds(
+        y_true,
+        scores,
+        metric=clf.threshold,
+        default=safe,
+        shrinkage=DEFAULT_SHRINKAGE if shrinkage is None else shrinkage,
+    )
+    head.store_tuned(clf.thresholds_, tuned)
 
 
 def final_epochs(clf, n_samples, *, continuing=False):

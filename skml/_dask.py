@@ -309,23 +309,13 @@ def _loss(clf, dask, blocks, indices):
 
 def _tune(clf, dask, blocks, indices):
     """Tune the thresholds on the probabilities of the blocks ``indices``."""
-    from skml.thresholds import tune_thresholds
-
     targets, scores = [], []
     for block in _stream(dask, blocks, indices):
         X_net, y_net, _ = _incremental.prepare_chunk(clf, *block, first=False)
         targets.append(y_net)
         scores.append(clf._predictor(X_net))
     y_true = np.concatenate(targets)
-    safe = clf._head.safe_thresholds(clf.model_.loss, clf.class_weight, y_true)  # as in _fit
-    tuned = tune_thresholds(
-        y_true,
-        np.concatenate(scores),
-        metric=clf.threshold,
-        default=safe,
-        shrinkage=_build.threshold_shrinkage(clf),
-    )
-    clf._head.store_tuned(clf.thresholds_, tuned)
+    _build.tune_rule(clf, clf._head, y_true, np.concatenate(scores), y_rates=y_true)
 
 
 def _apply_block(block, estimator, method, empty):

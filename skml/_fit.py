@@ -180,8 +180,6 @@ class _OutOfFold(NamedTuple):
 def _tune(clf, head, X, y_net, run, predictor, out_of_fold):
     """Tune the thresholds on ``out_of_fold`` outputs, or without them (None) on the run's
     validation split."""
-    from skml.thresholds import tune_thresholds
-
     if out_of_fold is not None:
         y_true, scores = y_net, out_of_fold.scores
     else:
@@ -195,17 +193,7 @@ def _tune(clf, head, X, y_net, run, predictor, out_of_fold):
             )
             val_rows = np.arange(X.shape[0])
         y_true, scores = y_net[val_rows], predictor(X[val_rows])
-    # The safe value of the rare-label shrinkage: 0.5 in true probability, whatever the
-    # positive weights of the loss made of it.
-    safe = head.safe_thresholds(clf.model_.loss, clf.class_weight, y_net)
-    tuned = tune_thresholds(
-        y_true,
-        scores,
-        metric=clf.threshold,
-        default=safe,
-        shrinkage=_build.threshold_shrinkage(clf),
-    )
-    head.store_tuned(clf.thresholds_, tuned)
+    _build.tune_rule(clf, head, y_true, scores, y_rates=y_net)
 
 
 def _out_of_fold_outputs(clf, head, X, y_net, sample_weight, seed, n_splits):
