@@ -158,7 +158,9 @@ def warm_up(contenders):
             contender.factory(0, quick=True).fit(X_in, y).predict(X_in)
 
 
-def evaluate(contender, dataset, fold, *, quick=False, return_estimator=False):
+def evaluate(
+    contender, dataset, fold, *, quick=False, return_estimator=False, return_predictions=False
+):
     """Fit a fresh contender on a fold's training rows and score it on its test rows.
 
     Parameters
@@ -173,6 +175,8 @@ def evaluate(contender, dataset, fold, *, quick=False, return_estimator=False):
         Passed to the contender's factory.
     return_estimator : bool, default=False
         Also return the fitted estimator.
+    return_predictions : bool, default=False
+        Also return the predictions of the test rows (after the estimator, if both).
 
     Returns
     -------
@@ -180,6 +184,8 @@ def evaluate(contender, dataset, fold, *, quick=False, return_estimator=False):
         The :func:`score` metrics plus ``fit_seconds`` and ``predict_seconds``.
     estimator : estimator
         The fitted contender; only when ``return_estimator`` is True.
+    y_pred : ndarray of shape (n_test, n_labels)
+        The test rows' predictions; only when ``return_predictions`` is True.
     """
     estimator = contender.factory(fold.seed, quick=quick)
     X_train = dataset.features(fold.train, contender.input)
@@ -197,4 +203,5 @@ def evaluate(contender, dataset, fold, *, quick=False, return_estimator=False):
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
     }
-    return (result, estimator) if return_estimator else result
+    extras = (estimator,) * return_estimator + (np.asarray(y_pred),) * return_predictions
+    return (result, *extras) if extras else result

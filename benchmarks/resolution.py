@@ -135,8 +135,8 @@ def _test_predictions(method, dataset, n_seeds, quick):
     contender = CONTENDERS[method]
     preds = []
     for fold in iter_folds(dataset, "split", n_seeds=n_seeds):
-        _, estimator = evaluate(contender, dataset, fold, quick=quick, return_estimator=True)
-        preds.append(np.asarray(estimator.predict(dataset.features(fold.test, contender.input))))
+        _, y_pred = evaluate(contender, dataset, fold, quick=quick, return_predictions=True)
+        preds.append(y_pred)
     return preds
 
 
