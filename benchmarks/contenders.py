@@ -180,7 +180,8 @@ def make_skml(random_state, quick=False, *, resampler=None, **params):
 
 
 def make_skml_f1(random_state, quick=False):
-    """skml with per-label thresholds tuned for F1 (``threshold="f1"``: out-of-fold, 3 folds).
+    """skml with per-label thresholds tuned for F1 (``threshold="f1"``: out-of-fold, 3 folds),
+    on that rule's default network (``Ensemble()``: 5 default MLPs averaged).
 
     Parameters
     ----------
@@ -219,8 +220,9 @@ def make_skml_tabm_f1(random_state, quick=False):
     return make_skml(random_state, quick, network=TabM(), threshold="f1")
 
 
-def make_skml_ensemble(random_state, quick=False, threshold=0.5):
-    """skml with ``network=Ensemble()``: 5 default MLPs trained one by one, averaged.
+def make_skml_ensemble(random_state, quick=False):
+    """skml with ``network=Ensemble()``: 5 default MLPs trained one by one, averaged, at
+    threshold 0.5 (under ``threshold="f1"`` they are the default network: ``skml-f1``).
 
     Parameters
     ----------
@@ -228,8 +230,6 @@ def make_skml_ensemble(random_state, quick=False, threshold=0.5):
         Seed of the networks.
     quick : bool, default=False
         Train for at most 5 epochs.
-    threshold : float or str, default=0.5
-        The estimator's ``threshold`` (``"f1"`` for ``skml-ensemble-f1``).
 
     Returns
     -------
@@ -237,7 +237,7 @@ def make_skml_ensemble(random_state, quick=False, threshold=0.5):
     """
     from skml.networks import Ensemble
 
-    return make_skml(random_state, quick, network=Ensemble(), threshold=threshold)
+    return make_skml(random_state, quick, network=Ensemble())
 
 
 def make_skml_cnn(random_state, quick=False):
@@ -605,7 +605,11 @@ CONTENDERS = {
     c.name: c
     for c in (
         Contender("skml", make_skml, "skml KerasMultiLabelClassifier, defaults"),
-        Contender("skml-f1", make_skml_f1, 'skml with threshold="f1" (per-label tuned)'),
+        Contender(
+            "skml-f1",
+            make_skml_f1,
+            'skml with threshold="f1" (per-label tuned; its default network, 5 MLPs averaged)',
+        ),
         Contender(
             "skml-tabm-f1",
             make_skml_tabm_f1,
@@ -619,9 +623,10 @@ CONTENDERS = {
             default=False,
         ),
         Contender(
-            "skml-ensemble-f1",
-            partial(make_skml_ensemble, threshold="f1"),
-            'skml with network=Ensemble(), threshold="f1" (opt-in: --methods)',
+            "skml-mlp-f1",
+            partial(make_skml_mlp, threshold="f1"),
+            'skml with network=MLP(), threshold="f1": one network, the default of earlier '
+            "builds (opt-in: --methods)",
             default=False,
         ),
         Contender(

@@ -25,14 +25,24 @@ DEFAULT_AVERAGE_EPOCHS = 5
 DEFAULT_VALIDATION_FRACTION = 0.1
 
 
+#: The threshold rule whose default network (``network=None``) is an :class:`Ensemble`.
+ENSEMBLE_RULE = "f1"
+
+
 def network_spec(clf, *, check=True):
-    """The network spec of ``clf.network`` (None is the default :class:`MLP`), checked."""
-    from skml.networks import MLP, Network
+    """The network spec of ``clf.network``, checked.
+
+    None is the default: ``Ensemble()`` (5 default MLPs) under ``threshold="f1"``, where it
+    gained macro-F1 on 7 of the development suite's 8 sets at twice the tuned fit, and
+    ``MLP()`` otherwise, where 5 networks tie one at threshold 0.5 for 5 times the fit.
+    """
+    from skml.networks import MLP, Ensemble, Network
     from skml.networks._user import UserNetwork
 
     network = clf.network
     if network is None:
-        return MLP()
+        tuned_f1 = isinstance(clf.threshold, str) and clf.threshold == ENSEMBLE_RULE
+        return Ensemble() if tuned_f1 else MLP()
     if isinstance(network, Network):
         return network.check() if check else network
     if isinstance(network, type) and issubclass(network, Network):

@@ -40,10 +40,14 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     network : MLP, CNN, TabM, Ensemble, keras.Model, callable or None, default=None
-        The network: a spec from :mod:`skml.networks` (None is ``MLP()``: periodic
-        embeddings of each feature when there are at most 512, then one hidden layer of 256
-        ReLU units, dropout 0.2, no L2), whose parameters ``GridSearchCV`` reaches
-        as ``network__dropout`` and so on; or a user network, a Keras model (cloned before
+        The network: a spec from :mod:`skml.networks`, whose parameters ``GridSearchCV``
+        reaches as ``network__dropout`` and so on. None is ``MLP()`` (periodic embeddings of
+        each feature when there are at most 512, then one hidden layer of 256 ReLU units,
+        dropout 0.2, no L2), and under ``threshold="f1"`` ``Ensemble()``, 5 such MLPs
+        averaged: it gained macro-F1 on 7 of the 8 sets of the development suite, for twice
+        the tuned fit (``network=MLP()`` keeps one network; at a fixed threshold 5 networks
+        tie one). A ``warm_start`` fit continues the fitted network, whatever None now
+        resolves to. Or a user network, a Keras model (cloned before
         training, so the given instance is never modified) or a build function following
         scikeras' conventions (it may take ``meta`` and ``compile_kwargs`` by name). A user
         network must end in ``n_outputs_`` probabilities (sigmoid for multi-label and binary
@@ -284,7 +288,8 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
 
             return fit_dask(self, X, y, sample_weight)
         previous = _incremental.previous_problem(self) if self.warm_start else None
-        spec = _build.network_spec(self)
+        # A warm start continues the fitted network, whatever network=None now resolves to.
+        spec = self._spec if previous is not None else _build.network_spec(self)
         names = label_names(y)
         y = as_numeric_labels(y) if y is not None else y
         X, y = validate_data(self, X, y, multi_output=True, **spec.input_checks())

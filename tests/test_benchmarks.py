@@ -388,16 +388,21 @@ def test_skml_tabm_f1_is_the_opt_in_tabm_with_f1_thresholds():
     assert contender.factory(0, quick=True)[-1].epochs == 5
 
 
-def test_skml_ensemble_contenders_are_opt_in_ensembles_of_the_default_mlp():
-    from skml.networks import Ensemble
+def test_skml_ensemble_is_the_opt_in_ensemble_at_threshold_half_mlp_f1_the_single_network():
+    from skml.networks import MLP, Ensemble
 
-    for name, threshold in (("skml-ensemble", 0.5), ("skml-ensemble-f1", "f1")):
-        contender = CONTENDERS[name]
-        assert not contender.default  # k fits each: named runs only
-        classifier = contender.factory(3)[-1]
-        assert isinstance(classifier.network, Ensemble) and classifier.network.network is None
-        assert classifier.threshold == threshold and classifier.random_state == 3
-        assert contender.factory(0, quick=True)[-1].epochs == 5
+    contender = CONTENDERS["skml-ensemble"]
+    assert not contender.default  # k fits each: named runs only
+    classifier = contender.factory(3)[-1]
+    assert isinstance(classifier.network, Ensemble) and classifier.network.network is None
+    assert classifier.threshold == 0.5 and classifier.random_state == 3
+    assert contender.factory(0, quick=True)[-1].epochs == 5
+    # skml-f1 keeps the default network of its rule (an Ensemble); skml-mlp-f1 pins one MLP
+    assert CONTENDERS["skml-f1"].factory(3)[-1].network is None
+    single = CONTENDERS["skml-mlp-f1"]
+    classifier = single.factory(3)[-1]
+    assert not single.default and classifier.threshold == "f1"
+    assert classifier.network.get_params() == MLP().get_params()
 
 
 def test_skml_periodic_contenders_are_opt_in_and_sit_wide_bibtex_out():

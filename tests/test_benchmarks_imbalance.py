@@ -10,12 +10,16 @@ from sklearn.tree import DecisionTreeClassifier
 from benchmarks.contenders import CONTENDERS
 from benchmarks.estimators import Resampled, Scaler
 from benchmarks.imbalance import VARIANTS, main, markdown
+from skml.networks import MLP
 from skml.resampling import MLROS, MLSMOTE
 
 
 def test_variants_are_the_skml_contender_with_other_parameters():
-    default = VARIANTS["default"].factory(4).get_params()
-    assert default.keys() == CONTENDERS["skml"].factory(4).get_params().keys()
+    default = VARIANTS["default"].factory(4)[-1].get_params(deep=False)
+    skml = CONTENDERS["skml"].factory(4)[-1].get_params(deep=False)
+    assert default.pop("network").get_params() == MLP().get_params()
+    assert skml.pop("network") is None
+    assert default == skml
     tuned = VARIANTS["f1-cv5"].factory(0)
     assert isinstance(tuned[0], Scaler)
     assert tuned[-1].threshold == "f1" and tuned[-1].threshold_cv == 5
@@ -32,6 +36,11 @@ def test_variants_are_the_skml_contender_with_other_parameters():
     balanced = VARIANTS["balanced-f1"].factory(0)[-1]
     assert balanced.class_weight == "balanced" and balanced.threshold == "f1"
     assert VARIANTS["balanced"].description == 'class_weight="balanced"'
+    # Every variant runs one MLP, tuned or not (the default network of "f1" is 5 of them).
+    for variant in VARIANTS.values():
+        classifier = variant.factory(0)[-1]
+        network = getattr(classifier, "estimator", classifier).network
+        assert isinstance(network, MLP) and network.get_params() == MLP().get_params()
 
 
 def test_resampled_fits_its_classifier_on_the_resampled_rows():

@@ -86,6 +86,41 @@ def test_default_member_is_the_default_mlp():
     assert any("embedding" in name for name in names)  # MLP()'s auto embeddings, 6 features
 
 
+@pytest.mark.parametrize(
+    "threshold, default",
+    [("f1", Ensemble()), (0.5, MLP()), ("accuracy", MLP()), (np.full(3, 0.4), MLP())],
+)
+def test_default_network_is_an_ensemble_under_f1_only(threshold, default):
+    # network=None: 5 default MLPs averaged under threshold="f1", one MLP under any other
+    # rule; the very networks the explicit specs train, with the same thresholds.
+    X, y = _rows(n=60)
+    params = {**FAST, "epochs": 2, "threshold": threshold}
+    got = KerasMultiLabelClassifier(**params).fit(X, y)
+    want = KerasMultiLabelClassifier(network=default, **params).fit(X, y)
+    assert got.network is None and type(got.model_) is type(want.model_)
+    assert got.model_.count_params() == want.model_.count_params()
+    assert_allclose(got.predict_proba(X), want.predict_proba(X), atol=1e-6)
+    assert_allclose(got.thresholds_, want.thresholds_)
+    if isinstance(threshold, str) and threshold == "f1":
+        assert isinstance(got.model_, TabMNetwork)
+        assert np.asarray(got.model_.members(X)).shape[1] == 5
+
+
+def test_warm_start_continues_the_fitted_network_whatever_none_now_means():
+    # Fitted at threshold 0.5 (one MLP), continued with threshold="f1" (whose default is an
+    # Ensemble): the single network trains on and is tuned, it is not swapped for 5.
+    X, y = _rows(n=60)
+    clf = KerasMultiLabelClassifier(warm_start=True, **FAST).fit(X, y)
+    single = clf.model_
+    clf.set_params(threshold="f1").fit(X, y)
+    assert clf.model_ is single and not isinstance(clf.model_, TabMNetwork)
+    assert clf.n_iter_ == 2 * FAST["epochs"] and clf.thresholds_.shape == (3,)
+    # and back: an ensemble fitted under "f1" stays one at threshold 0.5
+    clf = KerasMultiLabelClassifier(threshold="f1", warm_start=True, **FAST).fit(X, y)
+    clf.set_params(threshold=0.5).fit(X, y)
+    assert isinstance(clf.model_, TabMNetwork)
+
+
 def test_sparse_rows_train_the_same_ensemble_as_dense():
     X, y = _rows()
     X[X < 0.5] = 0.0
