@@ -29,7 +29,9 @@ class Ensemble(Network):
 
     Averaging independently trained networks improves the ranking of the scores: hamming
     loss at threshold 0.5, and macro-F1 once ``threshold="f1"`` tunes per-label thresholds,
-    at ``k`` times the fit of one network. A tuned rule is tuned on single members: its
+    at ``k`` times the fit of one network. ``Ensemble()`` is the estimator's default network
+    under ``threshold="f1"`` (``network=None``), where it gained macro-F1 on the development
+    suite for about twice the tuned fit. A tuned rule is tuned on single members: its
     out-of-fold networks are single networks (``threshold_cv`` more fits, not ``k`` times as
     many), and ``threshold_cv="validation"`` tunes on member 0's validation split and
     predictions. That is a measured choice, not an identity: the mean of members is less
