@@ -259,6 +259,32 @@ class KerasMultiLabelClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def set_params(self, **params):
+        """Set the estimator's parameters, and the network spec's as ``network__<name>``.
+
+        ``network=None`` has no parameters of its own (the default network is resolved at
+        ``fit``): a ``network__<name>`` parameter then needs a spec, ``network=MLP()`` or
+        another, and is a ``ValueError`` naming it without one.
+
+        Parameters
+        ----------
+        **params
+            Estimator parameters, and ``network__<name>`` for the network spec's.
+
+        Returns
+        -------
+        self : KerasMultiLabelClassifier
+        """
+        nested = sorted(name for name in params if name.startswith("network__"))
+        if nested and params.get("network", self.network) is None:
+            raise ValueError(
+                f"{nested[0]} sets a parameter of the network spec, but network=None (the "
+                "default, resolved at fit: MLP(), or Ensemble() under threshold='f1'). Pass "
+                "network=MLP() (from skml.networks) or the spec to search, e.g. "
+                f"KerasMultiLabelClassifier(network=MLP()).set_params({nested[0]}=...)."
+            )
+        return super().set_params(**params)
+
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -904,6 +904,26 @@ def test_network_parameters_are_searchable(multilabel_data):
     assert FAST["network"].hidden_layer_sizes == (8,)  # the shared spec was cloned, not set
 
 
+def test_network_parameters_need_a_spec_not_the_default_none(multilabel_data):
+    from sklearn.model_selection import GridSearchCV
+
+    message = "network__dropout sets a parameter of the network spec, but network=None"
+    with pytest.raises(ValueError, match=message):
+        KerasMultiLabelClassifier().set_params(network__dropout=0.1)
+    # A grid search sets its candidates so: the same error, not "'NoneType' object ..."
+    X, y = multilabel_data
+    search = GridSearchCV(
+        make(network=None), {"network__dropout": [0.1]}, cv=2, error_score="raise"
+    )
+    with pytest.raises(ValueError, match=message):
+        search.fit(X, y)
+    # A spec given in the same call, or before, takes them.
+    clf = KerasMultiLabelClassifier().set_params(network=MLP(), network__dropout=0.1)
+    assert (
+        clf.network.dropout == 0.1 and clf.set_params(network__dropout=0.3).network.dropout == 0.3
+    )
+
+
 def test_unscaled_features_warn_and_scaled_ones_do_not(multilabel_data):
     X, y = multilabel_data
     with pytest.warns(UserWarning, match="unscaled features.*StandardScaler"):
