@@ -214,6 +214,10 @@ def fit_dask(clf, X, y, sample_weight=None):
     blocks, feature_names, label_names = _dask_inputs(X, y, sample_weight)
 
     warm = clf.warm_start and _incremental.previous_problem(clf) is not None
+    if warm:
+        _incremental.check_same_network(
+            clf, "warm_start=True", "Set warm_start=False to train the new network."
+        )
     fitted_names = _take_feature_names(clf, feature_names, warm)
     classes = _classes(dask, blocks.y, label_names)
 

@@ -52,6 +52,55 @@ def previous_problem(clf):
     }
 
 
+def spec_settings(spec):
+    """The settings of a network spec, its nested specs' included (``get_params(deep=True)``
+    without the nested spec objects): what a continued fit compares with the fitted one's."""
+    from sklearn.base import BaseEstimator
+
+    params = spec.get_params(deep=True)
+    return {name: value for name, value in params.items() if not isinstance(value, BaseEstimator)}
+
+
+def check_same_network(clf, continuing, remedy):
+    """Raise if ``clf.network`` now asks for another network than the fitted one, which
+    ``continuing`` (a warm start, ``partial_fit``) would continue without applying it.
+
+    ``network=None`` continues the fitted network, whatever the default now resolves to.
+    """
+    fitted = getattr(clf, "_spec_settings", None)
+    if clf.network is None or fitted is None:
+        return
+    spec = _build.network_spec(clf)
+    if type(spec) is not type(clf._spec):
+        change = f"network is now {type(spec).__name__}, the fitted one {type(clf._spec).__name__}"
+    else:
+        now = spec_settings(spec)
+        changed = [
+            name for name in sorted(now.keys() | fitted.keys()) if not _same(now, fitted, name)
+        ]
+        if not changed:
+            return
+        name = changed[0]
+        change = (
+            f"network__{name} is now {now.get(name)!r}, the fitted network's {fitted.get(name)!r}"
+        )
+    raise ValueError(
+        f"{continuing} continues the fitted network and cannot apply a new one: {change}. {remedy}"
+    )
+
+
+def _same(now, fitted, name):
+    if name not in now or name not in fitted:
+        return False
+    a, b = now[name], fitted[name]
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):  # arrays and other values without one truth value
+        return False
+
+
 def check_continuation(clf, previous, head):
     """Raise unless ``fit(warm_start=True)`` data matches the problem of the previous fit."""
     if clf.n_features_in_ != previous["n_features_in_"]:
@@ -79,7 +128,8 @@ def prepare_chunk(
     names = label_names(y)
     y = as_numeric_labels(y)
     if first:
-        clf._spec = _build.network_spec(clf)
+        clf._spec = _build.network_spec(clf, streamed=True)
+        clf._spec_settings = spec_settings(clf._spec)
     if check_input:
         X, y = validate_data(clf, X, y, reset=first, multi_output=True, **clf._spec.input_checks())
     X, sample_shape = clf._spec.as_input(X, None if first else clf._sample_shape)
@@ -159,6 +209,10 @@ def partial_fit(clf, X, y, sample_weight=None, classes=None):
     _no_tuning(clf, "partial_fit")
     _no_balanced(clf, "partial_fit")
     first = getattr(clf, "model_", None) is None
+    if not first:
+        check_same_network(
+            clf, "partial_fit", "Fit a new estimator (clone) to train the new network."
+        )
     X, y_net, weights = prepare_chunk(clf, X, y, sample_weight, first=first, classes=classes)
     clf.thresholds_ = clf._initial_thresholds()
     with float32_floatx():

@@ -142,6 +142,23 @@ def test_in_memory_y_and_weights_and_tuned_thresholds():
         clf.fit(X, y_mem[:-1])
 
 
+def test_default_network_of_f1_on_dask_is_one_mlp():
+    # In memory, network=None is Ensemble() under threshold="f1"; streamed blocks would
+    # train its members together on one early stopping (the design the suite rejected), so
+    # a Dask fit keeps one MLP, and a warm start continues it.
+    from skml.networks import MLP
+    from skml.networks._tabm_layers import TabMNetwork
+
+    X, y = _lazy_data(n_samples=400)
+    clf = KerasMultiLabelClassifier(epochs=2, random_state=0, threshold="f1", warm_start=True)
+    clf.fit(X, y)
+    assert type(clf._spec) is MLP and not isinstance(clf.model_, TabMNetwork)
+    assert clf.thresholds_.shape == (N_LABELS,)
+    single = clf.model_
+    clf.fit(X.compute(), y.compute())  # continued in memory: the same single network
+    assert clf.model_ is single and type(clf._spec) is MLP
+
+
 def test_weighted_loss_tunes_toward_its_own_safe_value(monkeypatch):
     """A Dask fit's tuned rules shrink toward w / (1 + w), as an in-memory fit's do, with the
     estimator's pseudo-count."""

@@ -115,10 +115,36 @@ def test_warm_start_continues_the_fitted_network_whatever_none_now_means():
     clf.set_params(threshold="f1").fit(X, y)
     assert clf.model_ is single and not isinstance(clf.model_, TabMNetwork)
     assert clf.n_iter_ == 2 * FAST["epochs"] and clf.thresholds_.shape == (3,)
-    # and back: an ensemble fitted under "f1" stays one at threshold 0.5
+    # and back: an ensemble fitted under "f1" stays one at threshold 0.5, and tunes on its
+    # member 0 when "f1" comes back
     clf = KerasMultiLabelClassifier(threshold="f1", warm_start=True, **FAST).fit(X, y)
+    ensemble = clf.model_
     clf.set_params(threshold=0.5).fit(X, y)
-    assert isinstance(clf.model_, TabMNetwork)
+    assert clf.model_ is ensemble and type(clf._spec) is Ensemble
+    clf.set_params(threshold="f1", threshold_cv="validation").fit(X, y)
+    assert clf.model_ is ensemble and not np.allclose(clf.thresholds_, 0.5)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"network": Ensemble(MLP((8,)), k=2)}, "network is now Ensemble, the fitted one MLP"),
+        ({"network__dropout": 0.3}, r"network__dropout is now 0.3, the fitted network's 0.2"),
+    ],
+)
+def test_continuing_refuses_a_network_it_would_not_apply(change, message):
+    # A warm start or partial_fit continues the fitted network: another network asked for
+    # by name is an error, never silently the old one. network=None is not a change.
+    X, y = _rows(n=60)
+    warm = KerasMultiLabelClassifier(network=MLP((8,)), warm_start=True, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match=f"warm_start=True continues .*{message}"):
+        clone(warm).fit(X, y).set_params(**change).fit(X, y)
+    chunked = KerasMultiLabelClassifier(network=MLP((8,)), random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match=f"partial_fit continues .*{message}"):
+        chunked.set_params(**change).partial_fit(X, y)
+    # the same network again, a new but equal spec, continues
+    warm.set_params(network=MLP((8,))).fit(X, y)
+    assert warm.n_iter_ == 2 * FAST["epochs"]
 
 
 def test_sparse_rows_train_the_same_ensemble_as_dense():
