@@ -86,6 +86,12 @@ def _models(data):
             X,
             y,
         ),
+        # Under "f1" the default network (network=None) is an ensemble of 5 default MLPs.
+        "f1-default": (
+            KerasMultiLabelClassifier(threshold="f1", epochs=1, random_state=0),
+            X,
+            y,
+        ),
         # The default MLP embeds these 10 features; without embeddings, and TabM with them.
         "plain": (
             KerasMultiLabelClassifier(
@@ -167,6 +173,9 @@ LOAD = """
         assert (np.asarray(clf.predict(X)) == expected[f"{name}_pred"]).all(), name
         params = clf.get_params()  # every parameter came back with the model
         assert params["threshold_shrinkage"] == (2.0 if name == "f1" else None), name
+        if name == "f1-default":  # the default network it resolved to came back with it
+            assert params["network"] is None and type(clf._spec).__name__ == "Ensemble"
+            clf.model_.get_layer("member_4")  # 5 members
         # From the third call on, prediction runs the model's own traced function: reach it.
         for _ in range(3):
             np.testing.assert_allclose(
