@@ -252,7 +252,7 @@ CROSS_VALIDATE = """
         Ensemble(MLP(hidden_layer_sizes=(8,)), k=2),
     ]
 
-    def check(out, X, clf):
+    def check(out, X, y, clf):
         assert len(out["estimator"]) == 3
         for est in out["estimator"]:
             proba = est.predict_proba(X)
@@ -261,6 +261,17 @@ CROSS_VALIDATE = """
             # The later calls run the model's own traced function: the same probabilities.
             for _ in range(3):
                 np.testing.assert_allclose(est.predict_proba(X), proba, atol=1e-6)
+            if clf.network is None:  # the default network of "f1" came back as an ensemble
+                assert type(est._spec).__name__ == "Ensemble", est._spec
+            # The fitted network's settings came back too: a warm start that would train
+            # another network is refused before any training.
+            est.set_params(warm_start=True, network=MLP(hidden_layer_sizes=(5,)))
+            try:
+                est.fit(X, y)
+            except ValueError as error:
+                assert "cannot apply a new one" in str(error), error
+            else:
+                raise AssertionError("a warm start continued a network it could not apply")
 
     def stopped(out, clf):
         if clf.epochs > 3:  # the averaged one: early stopping fired in every fold
@@ -273,10 +284,12 @@ CROSS_VALIDATE = """
         clfs[0].set_params(**{AVERAGED!r})
         # The second tunes its thresholds out of fold, with a rare-label pseudo-count of its own.
         clfs[1].set_params(threshold="f1", threshold_shrinkage=2.0)
+        # The default network of threshold="f1", resolved in the workers: 5 default MLPs.
+        clfs.append(KerasMultiLabelClassifier(epochs=2, random_state=0, threshold="f1"))
         if backend == "loky":
             for clf in clfs:
                 out = cross_validate(clf, X, y, cv=3, n_jobs=2, return_estimator=True)
-                check(out, X, clf)
+                check(out, X, y, clf)
                 stopped(out, clf)
         else:
             import joblib
@@ -291,7 +304,7 @@ CROSS_VALIDATE = """
                 client.wait_for_workers(2, timeout=120)
                 for clf in clfs:
                     out = cross_validate(clf, X, y, cv=3, return_estimator=True)
-                    check(out, X, clf)
+                    check(out, X, y, clf)
                     stopped(out, clf)
         print("returned", 3 * len(clfs), "fitted estimators")
 
@@ -324,6 +337,6 @@ def test_cross_validate_returns_estimators_to_a_fresh_parent(backend, tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail(f"cross_validate on {backend} hung for {SUBPROCESS_TIMEOUT} s")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "returned 12 fitted estimators" in done.stdout  # 4 networks, 3 folds each
+    assert "returned 15 fitted estimators" in done.stdout  # 5 networks, 3 folds each
     # every network's optimizer state comes back whole (Keras warns of a mismatch otherwise)
     assert "saved optimizer" not in done.stderr
