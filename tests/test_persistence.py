@@ -176,6 +176,15 @@ LOAD = """
         if name == "f1-default":  # the default network it resolved to came back with it
             assert params["network"] is None and type(clf._spec).__name__ == "Ensemble"
             clf.model_.get_layer("member_4")  # 5 members
+            # its fitted settings came back: a warm start onto another network is refused
+            from skml.networks import MLP
+            clf.set_params(warm_start=True, network=MLP())
+            try:
+                clf.fit(X, expected[f"{name}_pred"])
+            except ValueError as error:
+                assert "network is now MLP, the fitted one Ensemble" in str(error), error
+            else:
+                raise AssertionError("a warm start continued a network it could not apply")
         # From the third call on, prediction runs the model's own traced function: reach it.
         for _ in range(3):
             np.testing.assert_allclose(
